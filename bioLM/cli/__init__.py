@@ -18,6 +18,15 @@ from bioLM.errors import BioLMError
 COMMANDS = [
     "demo",
     "info",
+    "prepare",
+    "pretrain",
+    "export",
+    "tokenizer",
+    "embed",
+    "compress",
+    "decompress",
+    "bits",
+    "score_variants", "score_mutations", "generate", "finetune",
 ]
 
 

@@ -1,0 +1,46 @@
+"""``biolm score-mutations``: zero-shot protein mutation scores (LL of mutant minus LL of wild type)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bioLM.errors import ConfigError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "score-mutations", help="score protein mutations (A23V, A23V:G45D) with a causal LM",
+        description="score = log-likelihood(mutant) - log-likelihood(wild type), full sequence, nats. "
+                    "Positions are 1-based in the wild type and checked against it.")
+    parser.add_argument("--model", type=Path, required=True, help="exported model directory")
+    wild_type = parser.add_mutually_exclusive_group(required=True)
+    wild_type.add_argument("--sequence", default=None, help="wild-type protein sequence")
+    wild_type.add_argument("--fasta", type=Path, default=None, help="FASTA whose first record is the wild type")
+    parser.add_argument("--mutations", type=Path, required=True, help="CSV with a mutation column")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output CSV (default: MUTATIONS with .scored.csv)")
+    parser.add_argument("--mutation-column", default="mutant", help="column of mutations (default: mutant)")
+    parser.add_argument("--score-column", default="biolm_score", help="appended column (default: biolm_score)")
+    parser.add_argument("--fitness-column", default=None, help="measured fitness column: print Spearman's rho")
+    parser.add_argument("--max-tokens", type=int, default=16384, help="token budget per batch")
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
+    parser.add_argument("--device", default=None, help="torch device (default: cuda when available)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bioLM.scoring.mutations import read_wild_type, score_mutations
+
+    wild_type = args.sequence if args.sequence is not None else read_wild_type(args.fasta)
+    out = args.out or args.mutations.with_name(args.mutations.stem + ".scored.csv")
+    if out.resolve() == args.mutations.resolve():
+        raise ConfigError(f"--out {out} would overwrite the input; choose another path")
+    result = score_mutations(args.model, wild_type, args.mutations, out, mutation_column=args.mutation_column,
+                             score_column=args.score_column, fitness_column=args.fitness_column,
+                             max_tokens=args.max_tokens, bf16=args.bf16, device=args.device)
+    print(f"scored {result.rows} rows; wrote {result.out}")
+    if args.fitness_column:
+        rho = "n/a (fewer than 3 rows with a value)" if result.spearman is None else f"{result.spearman:.4f}"
+        print(f"Spearman rho vs {args.fitness_column}: {rho} (n={result.fitness_rows})")
+    return 0

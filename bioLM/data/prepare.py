@@ -1,0 +1,339 @@
+"""Corpus preparation: FASTA/FASTQ files to token shards plus ``manifest.json`` (``biolm prepare``).
+
+Streams records one at a time (memory holds one record), splits them at long runs of N, cuts long pieces into
+windows, tokenizes each window with ``encode_sequence`` and appends the ids to the shard of its split, with
+``<eos>`` between records and between pieces separated by an N run. Train/validation: whole records chosen
+by a seeded shuffle (about ``val_fraction`` of the bases), or the last ``val_fraction`` of the bases when the
+corpus is a single record, so the same bases never appear in both.
+
+Atomicity: everything is written into a temporary sibling directory that replaces ``out_dir`` only when
+complete, and the manifest is written last; re-running with the same inputs, tokenizer and config is a no-op.
+"""
+
+from __future__ import annotations
+
+import array
+import dataclasses
+import hashlib
+import logging
+import os
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from bioLM import __version__
+from bioLM.data.manifest import (
+    Manifest,
+    ShardInfo,
+    SourceInfo,
+    SplitInfo,
+    TokenizerInfo,
+    file_sha256,
+    fingerprint,
+)
+from bioLM.errors import BioLMError, ConfigError, InputFormatError
+
+logger = logging.getLogger(__name__)
+
+FASTX_SUFFIXES = (".fa", ".fasta", ".fna", ".ffn", ".faa", ".frn", ".fq", ".fastq", ".seq")
+EOS_ID = 3
+
+
+@dataclass
+class PrepareConfig:
+    """How a corpus is cut and split."""
+
+    val_fraction: float = 0.1
+    """Fraction of bases held out for validation."""
+    seed: int = 0
+    """Seed of the train/validation choice."""
+    window_bases: int = 1_000_000
+    """Pieces longer than this are tokenized in windows of this many bases (rounded down to a multiple of k)."""
+    n_run_threshold: int = 100
+    """Runs of N at least this long split the sequence (and are dropped)."""
+    soft_mask: bool = False
+    """Store a parallel uint8 array marking tokens on soft-masked (lower-case) bases."""
+    shard_tokens: int = 1 << 28
+    """Start a new shard file after this many tokens."""
+    alphabet: str | None = None
+    """Alphabet passed to the reader (``None``: the tokenizer's)."""
+    replace_invalid: bool = False
+    """Replace letters outside the alphabet by N/X instead of failing."""
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
+    """Files as given, and the FASTA/FASTQ files (optionally .gz/.bgz) inside directories, sorted."""
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and _is_fastx_name(p.name))
+            if not found:
+                raise InputFormatError("directory holds no FASTA/FASTQ files "
+                                       f"(looked for {', '.join(FASTX_SUFFIXES)} and .gz)", path=path)
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputFormatError("input file does not exist", path=path)
+    if not files:
+        raise ConfigError("no input files given; name FASTA/FASTQ files or a directory of them")
+    return files
+
+
+def _is_fastx_name(name: str) -> bool:
+    name = name.lower()
+    for suffix in (".gz", ".bgz", ".bgzf"):
+        name = name.removesuffix(suffix)
+    return name.endswith(FASTX_SUFFIXES)
+
+
+def tokenizer_sha256(tokenizer) -> str:
+    """sha256 of the tokenizer's canonical JSON (``backend_tokenizer.to_str()``): its identity."""
+    return hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode()).hexdigest()
+
+
+def tokenizer_info(tokenizer) -> TokenizerInfo:
+    """Kind, alphabet, k, stride, size and hash of a tokenizer, for the manifest."""
+    from bioLM.tokenization import tokenizer_spec
+
+    spec = tokenizer_spec(tokenizer)
+    return TokenizerInfo(kind=str(spec.kind), alphabet=str(spec.alphabet), k=getattr(spec, "k", None),
+                         stride=getattr(spec, "stride", None), vocab_size=len(tokenizer),
+                         sha256=tokenizer_sha256(tokenizer))
+
+
+class _ShardWriter:
+    """Appends token ids (and mask bytes) to numbered shard files of one split, hashing as it writes."""
+
+    def __init__(self, root: Path, split: str, dtype: np.dtype, shard_tokens: int, soft_mask: bool) -> None:
+        self.root, self.split, self.dtype = root, split, dtype
+        self.shard_tokens, self.soft_mask = shard_tokens, soft_mask
+        (root / split).mkdir(parents=True, exist_ok=True)
+        self.info = SplitInfo()
+        self._handle = self._mask_handle = None
+        self._digest = None
+
+    def _open(self) -> None:
+        name = f"{self.split}/shard_{len(self.info.shards):05d}"
+        shard = ShardInfo(file=f"{name}.bin", tokens=0, bases=0, sha256="",
+                          mask_file=f"{name}.mask" if self.soft_mask else None)
+        self.info.shards.append(shard)
+        self._handle = open(self.root / shard.file, "wb")  # noqa: SIM115 (closed in _close_shard)
+        self._mask_handle = open(self.root / shard.mask_file, "wb") if self.soft_mask else None  # noqa: SIM115
+        self._digest = hashlib.sha256()
+
+    def write(self, ids: np.ndarray, bases: int, mask: np.ndarray | None = None) -> None:
+        if self._handle is None:
+            self._open()
+        data = np.ascontiguousarray(ids, dtype=self.dtype).tobytes()
+        self._handle.write(data)
+        self._digest.update(data)
+        if self._mask_handle is not None:
+            m = np.zeros(len(ids), np.uint8) if mask is None else mask.astype(np.uint8)
+            self._mask_handle.write(m.tobytes())
+        shard = self.info.shards[-1]
+        shard.tokens += len(ids)
+        shard.bases += bases
+        self.info.tokens += len(ids)
+        self.info.bases += bases
+        if shard.tokens >= self.shard_tokens:
+            self._close_shard()
+
+    def _close_shard(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            if self._mask_handle is not None:
+                self._mask_handle.close()
+            self.info.shards[-1].sha256 = self._digest.hexdigest()
+            self._handle = self._mask_handle = None
+
+    def close(self) -> SplitInfo:
+        self._close_shard()
+        return self.info
+
+
+def _pieces(sequence: str, threshold: int) -> list[tuple[int, int]]:
+    """[start, end) spans of ``sequence`` between runs of >= ``threshold`` N (0-based half-open)."""
+    spans, position = [], 0
+    for match in re.finditer(f"N{{{max(1, threshold)},}}", sequence):
+        if match.start() > position:
+            spans.append((position, match.start()))
+        position = match.end()
+    if position < len(sequence):
+        spans.append((position, len(sequence)))
+    return spans
+
+
+def _index(files: list[Path], read_kwargs: dict) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """First pass: (file index, length) of every record, and the record count per file."""
+    from bioLM.io import read_fastx
+
+    file_index, lengths, counts = array.array("q"), array.array("q"), []
+    for i, path in enumerate(files):
+        n = 0
+        for record in read_fastx(path, **read_kwargs):
+            file_index.append(i)
+            lengths.append(len(record.sequence))
+            n += 1
+        counts.append(n)
+    return np.frombuffer(file_index, np.int64), np.frombuffer(lengths, np.int64), counts
+
+
+def choose_validation(lengths: np.ndarray, val_fraction: float, seed: int) -> np.ndarray:
+    """Boolean per record: held out for validation. A seeded shuffle takes records until about
+    ``val_fraction`` of the bases; at least one record for validation and one for training when n >= 2.
+    A single record is split by region instead (all False here)."""
+    n = len(lengths)
+    held = np.zeros(n, dtype=bool)
+    if n < 2 or val_fraction <= 0:
+        return held
+    target = val_fraction * float(lengths.sum())
+    total = 0
+    for i in np.random.default_rng(seed).permutation(n):
+        if held.sum() >= n - 1 or (held.any() and total >= target):
+            break
+        held[i] = True
+        total += int(lengths[i])
+    return held
+
+
+def prepare_corpus(inputs: Sequence[str | Path], tokenizer, out_dir: str | Path,
+                   config: PrepareConfig | None = None) -> Manifest:
+    """Tokenize FASTA/FASTQ ``inputs`` (files or directories) into ``out_dir`` (shards + manifest).
+
+    ``tokenizer`` is a ``PreTrainedTokenizerFast`` or a tokenizer directory; it is saved into
+    ``out_dir/tokenizer``. Returns the manifest; a no-op when ``out_dir`` already holds the same dataset.
+    """
+    from bioLM.tokenization import load_tokenizer
+
+    config = config or PrepareConfig()
+    if not 0 <= config.val_fraction < 1:
+        raise ConfigError(f"val_fraction={config.val_fraction} must be in [0, 1)")
+    if isinstance(tokenizer, (str, Path)):
+        tokenizer = load_tokenizer(tokenizer)
+    out_dir = Path(out_dir)
+    files = expand_inputs(inputs)
+    tok = tokenizer_info(tokenizer)
+    source_sha = [file_sha256(p) for p in files]
+    key = fingerprint({"version": __version__, "tokenizer": tok.sha256, "sources": source_sha,
+                       "config": dataclasses.asdict(config)})
+    existing = _existing(out_dir, key)
+    if existing is not None:
+        logger.info("dataset %s is up to date (fingerprint %s)", out_dir, key[:12])
+        return existing
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        manifest = _build(files, source_sha, tokenizer, tok, tmp, config, key)
+        tokenizer.save_pretrained(tmp / "tokenizer")
+        manifest.save(tmp)  # last: a directory with a manifest is complete
+        _swap_into_place(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    logger.info("prepared %s: %d train / %d val tokens", out_dir, manifest.splits["train"].tokens,
+                manifest.splits["val"].tokens)
+    return manifest
+
+
+def _existing(out_dir: Path, key: str) -> Manifest | None:
+    if not (out_dir / "manifest.json").is_file():
+        return None
+    try:
+        from bioLM.data.shards import verify_dataset
+
+        manifest = verify_dataset(out_dir, full=False)
+    except BioLMError:
+        return None
+    return manifest if manifest.fingerprint == key else None
+
+
+def _swap_into_place(tmp: Path, out_dir: Path) -> None:
+    """Replace ``out_dir`` by the finished ``tmp`` directory with renames (the old one goes first)."""
+    if out_dir.exists():
+        trash = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+        shutil.rmtree(trash, ignore_errors=True)
+        os.replace(out_dir, trash)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, out_dir)
+
+
+def _build(files: list[Path], source_sha: list[str], tokenizer, tok: TokenizerInfo, root: Path,
+           config: PrepareConfig, key: str) -> Manifest:
+    from bioLM.io import read_fastx
+    from bioLM.tokenization import bases_per_token
+
+    read_kwargs = {"alphabet": config.alphabet or tok.alphabet, "replace_invalid": config.replace_invalid,
+                   "keep_soft_mask": config.soft_mask}
+    file_index, lengths, counts = _index(files, read_kwargs)
+    if len(lengths) == 0:
+        raise InputFormatError("the inputs hold no records", path=files[0])
+    held = choose_validation(lengths, config.val_fraction, config.seed)
+    region_split = len(lengths) == 1 and config.val_fraction > 0
+    dtype = np.dtype(np.uint16 if tok.vocab_size <= 65536 else np.uint32)
+    writers = {s: _ShardWriter(root, s, dtype, config.shard_tokens, config.soft_mask) for s in ("train", "val")}
+    bpt = bases_per_token(tokenizer)
+    window = config.window_bases
+    if tok.k and tok.kind == "kmer":
+        window = max(tok.k, window - window % tok.k)
+    sources = [SourceInfo(path=str(p), sha256=s, records=c) for p, s, c in zip(files, source_sha, counts)]
+    progress = tqdm(total=int(lengths.sum()), unit="b", unit_scale=True, desc="prepare", disable=None)
+    ordinal = 0
+    for i, path in enumerate(files):
+        for record in read_fastx(path, **read_kwargs):
+            seq = record.sequence
+            sources[i].bases += len(seq)
+            cut = len(seq) - int(np.ceil(config.val_fraction * len(seq))) if region_split else len(seq)
+            parts = [("train" if not held[ordinal] else "val", 0, cut)]
+            if cut < len(seq):
+                parts.append(("val", cut, len(seq)))
+            for split, lo, hi in parts:
+                _write_region(writers[split], tokenizer, bpt, seq[lo:hi],
+                              None if record.soft_mask is None else record.soft_mask[lo:hi], window, config)
+                writers[split].info.records += 1
+            progress.update(len(seq))
+            ordinal += 1
+    progress.close()
+    splits = {name: writer.close() for name, writer in writers.items()}
+    return Manifest(biolm_version=__version__, tokenizer=tok, sources=sources, splits=splits, dtype=dtype.name,
+                    eos_id=EOS_ID, soft_mask=config.soft_mask, prepare_config=dataclasses.asdict(config),
+                    fingerprint=key)
+
+
+def _write_region(writer: _ShardWriter, tokenizer, bpt: np.ndarray, seq: str, mask: np.ndarray | None,
+                  window: int, config: PrepareConfig) -> None:
+    """Tokenize one record region: pieces between long N runs, each followed by ``<eos>``."""
+    for lo, hi in _pieces(seq, config.n_run_threshold):
+        for start, ids in _encode_windows(tokenizer, seq, lo, hi, window):
+            token_mask = None
+            if config.soft_mask:
+                token_mask = _token_mask(ids, bpt, mask, start) if mask is not None else None
+            writer.write(ids, bases=min(hi, start + window) - start, mask=token_mask)
+        writer.write(np.array([EOS_ID]), bases=0)
+
+
+def _encode_windows(tokenizer, seq: str, lo: int, hi: int, window: int) -> Iterator[tuple[int, np.ndarray]]:
+    from bioLM.tokenization import encode_sequence
+
+    for start in range(lo, hi, window):
+        yield start, np.asarray(encode_sequence(tokenizer, seq[start:min(hi, start + window)]))
+
+
+def _token_mask(ids: np.ndarray, bpt: np.ndarray, mask: np.ndarray, start: int) -> np.ndarray:
+    """1 for tokens whose bases are mostly soft-masked; token spans from cumulative bases per token."""
+    widths = bpt[ids].astype(np.int64)
+    ends = np.clip(np.cumsum(widths) + start, 0, len(mask))  # positions inside the region
+    begins = np.clip(ends - widths, 0, len(mask))
+    masked = np.concatenate([[0], np.cumsum(mask.astype(np.int64))])
+    counts = masked[ends] - masked[begins]
+    width = np.maximum(ends - begins, 1)
+    return (2 * counts > width).astype(np.uint8)

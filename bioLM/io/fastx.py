@@ -1,0 +1,342 @@
+"""Streaming FASTA / FASTQ reader (plain, gzip, bgzip; detected from content) built on ``pysam.FastxFile``.
+
+Memory is bounded by the largest record (plus one id per record for the duplicate-id check). Sequences
+follow the policy of :mod:`bioLM.alphabet`: upper-cased, ``U`` read as ``T`` (opt-out), letters checked.
+Input a user can get wrong raises :class:`~bioLM.errors.InputFormatError` (or its subclass
+:class:`~bioLM.errors.AlphabetError`) naming the file, the record id and ordinal, and the line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pysam
+
+from bioLM.alphabet import DNA, Alphabet, detect_alphabet, get_alphabet, normalize, soft_mask
+from bioLM.errors import AlphabetError, InputFormatError
+
+logger = logging.getLogger(__name__)
+
+SNIFF_BYTES = 1 << 16
+MAX_EMPTY_WARNINGS = 10
+FAST_PATH_LENGTH = 4096
+_CONTROL = bytes(range(0, 9)) + bytes(range(14, 32)) + b"\x7f"
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """What :func:`sniff` found in a file's first bytes."""
+
+    format: Literal["fasta", "fastq"]
+    compression: Literal["none", "gzip", "bgzip"]
+
+
+@dataclass
+class Record:
+    """One FASTA/FASTQ record. ``sequence`` is normalized (upper-case, U->T unless opted out);
+    ``soft_mask`` (bool, shape ``(len(sequence),)``, True where the file had lowercase) only with
+    ``keep_soft_mask=True``; ``quality`` only for FASTQ."""
+
+    id: str
+    description: str
+    sequence: str
+    quality: str | None = None
+    soft_mask: np.ndarray | None = None
+
+
+def _is_bgzip(head: bytes) -> bool:
+    """True when a gzip member header carries the BGZF 'BC' extra subfield."""
+    if len(head) < 18 or not head[3] & 4:  # FLG.FEXTRA
+        return False
+    xlen = int.from_bytes(head[10:12], "little")
+    extra, i = head[12:12 + xlen], 0
+    while i + 4 <= len(extra):
+        length = int.from_bytes(extra[i + 2:i + 4], "little")
+        if extra[i:i + 2] == b"BC":
+            return True
+        i += 4 + length
+    return False
+
+
+def _first_text(path: Path, raw: bytes) -> tuple[bytes, str]:
+    """Decompress (if gzip) the first bytes of ``path``; return (text bytes, compression)."""
+    if raw[:2] != b"\x1f\x8b":
+        return raw, "none"
+    compression = "bgzip" if _is_bgzip(raw) else "gzip"
+    out, decompressor = b"", zlib.decompressobj(wbits=31)
+    try:
+        with open(path, "rb") as handle:
+            while len(out) < SNIFF_BYTES:
+                chunk = handle.read(SNIFF_BYTES)
+                if not chunk:
+                    break
+                out += decompressor.decompress(chunk, SNIFF_BYTES)
+                while decompressor.eof and decompressor.unused_data:  # next gzip member (bgzip blocks)
+                    rest = decompressor.unused_data
+                    decompressor = zlib.decompressobj(wbits=31)
+                    out += decompressor.decompress(rest, SNIFF_BYTES)
+                if out.strip():
+                    break
+    except zlib.error as error:
+        raise InputFormatError(f"corrupt gzip data ({error}); re-download or re-compress the file",
+                               path=path) from None
+    if not out and not decompressor.eof:
+        raise InputFormatError("truncated gzip file (ends before any data); re-download or re-compress it",
+                               path=path)
+    return out, compression
+
+
+def sniff(path: str | Path) -> FileFormat:
+    """Detect format ('fasta'/'fastq') and compression ('none'/'gzip'/'bgzip') from the content of ``path``.
+
+    Raises InputFormatError for a missing or empty file, binary data, or text without a '>'/'@' header.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(SNIFF_BYTES)
+    except FileNotFoundError:
+        raise InputFormatError("no such file", path=path) from None
+    except IsADirectoryError:
+        raise InputFormatError("is a directory, not a FASTA/FASTQ file", path=path) from None
+    except OSError as error:
+        raise InputFormatError(f"cannot open the file ({error.strerror})", path=path) from None
+    if not raw:
+        raise InputFormatError("file is empty; expected FASTA ('>' header) or FASTQ ('@' header)", path=path)
+    text, compression = _first_text(path, raw)
+    if len(text.translate(None, _CONTROL)) != len(text):
+        raise InputFormatError("binary data (control or NUL bytes), not FASTA/FASTQ text", path=path, line=1)
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(text) - 4 or len(text) < SNIFF_BYTES:  # not just a cut multi-byte char
+            raise InputFormatError("binary data (not UTF-8 text), not FASTA/FASTQ", path=path,
+                                   line=text.count(b"\n", 0, error.start) + 1) from None
+    stripped = text.lstrip()
+    if not stripped:
+        raise InputFormatError("file has no records (only blank lines); expected FASTA or FASTQ", path=path)
+    line = text.count(b"\n", 0, len(text) - len(stripped)) + 1
+    first = stripped[:1]
+    if first not in (b">", b"@"):
+        shown = stripped.split(b"\n", 1)[0][:40].decode("utf-8", "replace")
+        raise InputFormatError(f"expected a FASTA header ('>') or FASTQ header ('@'), found {shown!r}",
+                               path=path, line=line)
+    return FileFormat("fasta" if first == b">" else "fastq", compression)
+
+
+def _open_text(path: Path, compression: str):
+    return open(path, "rb") if compression == "none" else gzip.open(path, "rb")
+
+
+def _iter_lines(path: Path, compression: str) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, line without end-of-line) over the file; stops quietly at a corrupt end."""
+    try:
+        with _open_text(path, compression) as handle:
+            for number, line in enumerate(handle, 1):
+                yield number, line.rstrip(b"\r\n")
+    except (OSError, EOFError, zlib.error):
+        return
+
+
+def locate(path: str | Path, ordinal: int, position: int | None = None) -> int | None:
+    """Line number (1-based) of the header of record number ``ordinal`` (1-based), or of its sequence letter
+    at 0-based ``position``. Re-reads the file: meant for error messages only. None when it cannot tell."""
+    path = Path(path)
+    try:
+        fmt = sniff(path)
+    except InputFormatError:
+        return None
+    header = next((number for i, (number, _) in enumerate(_headers(path, fmt), 1) if i == ordinal), None)
+    if header is None or position is None:
+        return header
+    offset = 0
+    for number, line in _iter_lines(path, fmt.compression):
+        if number <= header:
+            continue
+        if line[:1] in (b">", b"+"):
+            return None
+        offset += len(line)
+        if offset > position:
+            return number
+    return None
+
+
+class FastxReader:
+    """Iterator over the :class:`Record` s of one FASTA/FASTQ file (see :func:`read_fastx`).
+
+    After (or during) iteration: ``records`` (count so far), ``empty_records`` (records with an empty
+    sequence: yielded, warned about, counted), ``format`` (:class:`FileFormat`) and ``alphabet``.
+    """
+
+    def __init__(self, path: str | Path, *, alphabet: str | Alphabet | None = None,
+                 replace_invalid: bool = False, allow_duplicate_ids: bool = False,
+                 keep_soft_mask: bool = False, rna_as_dna: bool = True) -> None:
+        self.path = Path(path)
+        self.format = sniff(self.path)
+        self.alphabet: Alphabet | None = None if alphabet is None else get_alphabet(alphabet)
+        self.replace_invalid = replace_invalid
+        self.allow_duplicate_ids = allow_duplicate_ids
+        self.keep_soft_mask = keep_soft_mask
+        self.rna_as_dna = rna_as_dna
+        self.records = 0
+        self.empty_records = 0
+        self._seen: set[str] = set()
+        self._iterator = self._generate()
+        if self.alphabet is not None:
+            self._set_tables(self.alphabet)
+
+    def __iter__(self) -> FastxReader:
+        return self
+
+    def __next__(self) -> Record:
+        return next(self._iterator)
+
+    def _set_tables(self, alphabet: Alphabet) -> None:
+        """Byte tables of the fast path: one translate upper-cases (and U->T), one finds invalid letters."""
+        self.alphabet = alphabet
+        nucleotide_to_dna = alphabet.name in ("dna", "rna") and self.rna_as_dna
+        source = bytes(range(ord("a"), ord("z") + 1))
+        target = source.upper()
+        if nucleotide_to_dna:
+            source, target = source + b"U", target.replace(b"U", b"T") + b"T"
+        self._table = bytes.maketrans(source, target)
+        self._valid = (DNA.letters if nucleotide_to_dna else alphabet.letters).encode()
+        self._u_to_t = nucleotide_to_dna
+        letters = set(self._valid) | ({ord("U")} if nucleotide_to_dna else set())
+        self._invalid_upper = [c for c in range(65, 91) if c not in letters]
+
+    def _error(self, message: str, name: str | None, position: int | None = None,
+               kind: type[InputFormatError] = InputFormatError) -> InputFormatError:
+        line = locate(self.path, self.records, position)
+        return kind(f"record #{self.records}: {message}", path=self.path, record=name, line=line)
+
+    def _normalize(self, name: str, sequence: str) -> str:
+        """Upper-case, U->T and letter check of one sequence with whole-string C operations (no per-base
+        Python loop). Long all-upper-case sequences take a faster path: a numpy min/max range check and
+        a memchr for each upper-case letter outside the alphabet."""
+        if self.alphabet is None:
+            self._set_tables(get_alphabet(detect_alphabet(sequence[:10_000])))
+        if not sequence.isascii():
+            return self._slow_normalize(name, sequence)
+        raw = sequence.encode("ascii")
+        if len(raw) >= FAST_PATH_LENGTH:
+            codes = np.frombuffer(raw, dtype=np.uint8)
+            low, high = int(codes.min()), int(codes.max())
+            if low >= 65 and high <= 90 and not any(
+                    bytes((c,)) in raw for c in self._invalid_upper if low <= c <= high):
+                return sequence.replace("U", "T") if self._u_to_t and high >= 85 else sequence
+        upper = raw.translate(self._table)
+        if not upper.translate(None, self._valid):
+            return upper.decode("ascii")
+        return self._slow_normalize(name, sequence)
+
+    def _slow_normalize(self, name: str, sequence: str) -> str:
+        """The rare path: replacement of invalid letters, or an error naming letter, position and line."""
+        assert self.alphabet is not None
+        non_ascii = _NON_ASCII.search(sequence)
+        if non_ascii and not self.replace_invalid:
+            raise self._error(f"non-ASCII character {non_ascii.group()!r} at position {non_ascii.start()} "
+                              f"is not in the {self.alphabet.name} alphabet", name, non_ascii.start(),
+                              AlphabetError)
+        if non_ascii:
+            sequence = _NON_ASCII.sub(self.alphabet.unknown, sequence)
+        try:
+            return normalize(sequence, self.alphabet, rna_as_dna=self.rna_as_dna,
+                             replace_invalid=self.replace_invalid)
+        except AlphabetError as error:
+            match = re.search(r"at position (\d+)", str(error))
+            position = int(match.group(1)) if match else None
+            hint = "; or pass replace_invalid=True / choose another alphabet"
+            raise self._error(str(error) + hint, name, position, AlphabetError) from None
+
+    def _check_id(self, name: str) -> None:
+        if self.allow_duplicate_ids:
+            return
+        if name in self._seen:
+            first = next((i for i, (_, n) in enumerate(_headers(self.path, self.format), 1) if n == name),
+                         None)
+            raise self._error(f"duplicate record id {name!r} (first seen as record #{first}); record ids "
+                              "must be unique, or pass allow_duplicate_ids=True (--allow-duplicate-ids)", name)
+        self._seen.add(name)
+
+    def _record(self, name: str, comment: str | None, sequence: str, quality: str | None) -> Record:
+        if "\r" in sequence:  # a CRLF blank line inside a record
+            sequence = sequence.replace("\r", "")
+        if not name:
+            raise self._error("record has an empty id (nothing after the header marker)", None)
+        self._check_id(name)
+        if quality is not None:
+            quality = quality.replace("\r", "")
+            if len(quality) != len(sequence):
+                raise self._error(f"quality string has {len(quality)} characters but the sequence has "
+                                  f"{len(sequence)}", name)
+        if not sequence:
+            self.empty_records += 1
+            if self.empty_records <= MAX_EMPTY_WARNINGS:
+                logger.warning("%s: record #%d %r has an empty sequence", self.path, self.records, name)
+        mask = soft_mask(sequence) if self.keep_soft_mask else None
+        normalized = self._normalize(name, sequence) if sequence else ""
+        return Record(name, comment or "", normalized, quality, mask)
+
+    def _generate(self) -> Iterator[Record]:
+        last = None
+        verbosity = pysam.set_verbosity(0)  # htslib would print its own messages for truncated files
+        try:
+            with pysam.FastxFile(str(self.path), persist=False) as handle:
+                for entry in handle:
+                    self.records += 1
+                    record = self._record(entry.name, entry.comment, entry.sequence, entry.quality)
+                    last = record.id
+                    yield record
+        except (ValueError, OSError, EOFError, UnicodeDecodeError) as error:
+            if isinstance(error, InputFormatError):
+                raise
+            raise self._parse_error(error, last) from None
+        finally:
+            pysam.set_verbosity(verbosity)
+        if self.empty_records > MAX_EMPTY_WARNINGS:
+            logger.warning("%s: %d records have an empty sequence", self.path, self.empty_records)
+
+    def _parse_error(self, error: Exception, last: str | None) -> InputFormatError:
+        after = f"after record #{self.records} ({last!r})" if last is not None else "before the first record"
+        if isinstance(error, UnicodeDecodeError):
+            message = f"binary data (not UTF-8 text) {after}"
+        elif self.format.compression != "none":
+            message = f"truncated or corrupt compressed data {after}; re-download or re-compress the file"
+        else:
+            message = f"malformed {self.format.format.upper()} {after} ({error})"
+        return InputFormatError(message, path=self.path, line=locate(self.path, self.records + 1))
+
+
+def _headers(path: Path, fmt: FileFormat) -> Iterator[tuple[int, str]]:
+    """(line, id) of each header line; FASTQ assumes 4-line records. Error path only."""
+    marker = b">" if fmt.format == "fasta" else b"@"
+    for number, line in _iter_lines(path, fmt.compression):
+        if line[:1] == marker and (fmt.format == "fasta" or number % 4 == 1):
+            fields = line[1:].split(maxsplit=1)
+            yield number, fields[0].decode("utf-8", "replace") if fields else ""
+
+
+def read_fastx(path: str | Path, *, alphabet: str | Alphabet | None = None, replace_invalid: bool = False,
+               allow_duplicate_ids: bool = False, keep_soft_mask: bool = False,
+               rna_as_dna: bool = True) -> FastxReader:
+    """Stream the records of a FASTA or FASTQ file (plain, gzip or bgzip; detected from content).
+
+    ``alphabet``: 'dna', 'rna', 'protein' or None (detected from the first record). Invalid letters raise
+    AlphabetError (letter, 0-based position, line) unless ``replace_invalid`` (-> N, or X for protein).
+    Duplicate ids raise unless ``allow_duplicate_ids``. Empty sequences are yielded, logged and counted
+    (``reader.empty_records``). ``rna_as_dna=False`` keeps U in RNA. The sniff runs at call time, so a
+    file that is not FASTA/FASTQ raises here, before iteration.
+    """
+    return FastxReader(path, alphabet=alphabet, replace_invalid=replace_invalid,
+                       allow_duplicate_ids=allow_duplicate_ids, keep_soft_mask=keep_soft_mask,
+                       rna_as_dna=rna_as_dna)

@@ -1,0 +1,276 @@
+"""Fine-tuning a pretrained model for sequence classification or regression, with Lightning.
+
+The pretrained causal LM's backbone is loaded into ``AutoModelForSequenceClassification`` (bioLM's
+``BioLMForSequenceClassification``: a linear head on the last token, or the mean, of the final hidden
+states). Inputs are ``<bos> sequence <eos>``; a sequence longer than the model's context is truncated to
+it, and the count is logged (never silent). Full fine-tuning, or ``freeze_backbone`` to train the head only.
+Early stopping watches the validation loss; the weights of the best validation epoch are kept and exported
+with the tokenizer as a directory loadable by ``AutoModelForSequenceClassification.from_pretrained``
+(after ``import bioLM``), plus ``metrics.json``.
+
+Metrics: classification: AUROC (one-vs-rest macro for more than two classes), MCC, accuracy;
+regression: Spearman's rho and R².
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import EarlyStopping
+from torch.utils.data import DataLoader
+
+from bioLM.errors import ConfigError
+from bioLM.scoring.likelihood import encode, model_context
+from bioLM.scoring.tasks import Task, TaskSplit, load_task
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FinetuneConfig:
+    """Options of :func:`finetune`."""
+
+    freeze_backbone: bool = False
+    """Train only the head (a linear probe on the pretrained features) instead of the whole model."""
+    learning_rate: float = 1e-4
+    """AdamW learning rate (the head uses ``head_lr_multiplier`` times it)."""
+    head_lr_multiplier: float = 10.0
+    """The freshly initialized head learns faster than the pretrained backbone."""
+    weight_decay: float = 0.01
+    """AdamW weight decay."""
+    batch_size: int = 32
+    """Sequences per training batch."""
+    max_epochs: int = 10
+    """Upper bound on epochs (early stopping usually ends sooner)."""
+    patience: int = 3
+    """Epochs without a better validation loss before stopping."""
+    pooling: Literal["last", "mean"] | None = None
+    """Head input: last token or mean over tokens (None: the model config's default)."""
+    seed: int = 0
+    """Seed of initialization and data order."""
+    precision: str = "32-true"
+    """Lightning precision ('bf16-mixed' on GPUs / AMX CPUs)."""
+    accelerator: str = "auto"
+    """Lightning accelerator ('cpu', 'gpu', 'auto')."""
+    progress: bool = True
+    """Lightning progress bar."""
+
+
+@dataclass
+class FinetuneResult:
+    """Where the model went, the metrics of the best epoch per split, and training length."""
+
+    out_dir: Path
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    epochs: int = 0
+    best_epoch: int = 0
+
+
+def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    """AUROC (binary, or one-vs-rest macro over the classes present), MCC and accuracy. probabilities (N, C)."""
+    from sklearn.metrics import accuracy_score, matthews_corrcoef, roc_auc_score
+
+    predicted = probabilities.argmax(1)
+    metrics = {"accuracy": float(accuracy_score(labels, predicted)),
+               "mcc": float(matthews_corrcoef(labels, predicted))}
+    present = np.unique(labels)
+    if len(present) < 2:
+        metrics["auroc"] = float("nan")
+    elif probabilities.shape[1] == 2:
+        metrics["auroc"] = float(roc_auc_score(labels, probabilities[:, 1]))
+    else:
+        scores = probabilities[:, present] / probabilities[:, present].sum(1, keepdims=True)
+        metrics["auroc"] = float(roc_auc_score(labels, scores if len(present) > 2 else scores[:, 1],
+                                               multi_class="ovr", labels=present if len(present) > 2 else None))
+    return metrics
+
+
+def regression_metrics(targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """Spearman's rho and R² of ``predictions`` against ``targets`` (both shape (N,))."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import r2_score
+
+    return {"spearman": float(spearmanr(targets, predictions).statistic), "r2": float(r2_score(targets, predictions))}
+
+
+class _Encoded(torch.utils.data.Dataset):
+    """Token ids ``<bos> seq <eos>`` (truncated to ``context``) and labels of one split."""
+
+    def __init__(self, split: TaskSplit, tokenizer, context: int | None, name: str) -> None:
+        ids = encode(tokenizer, split.sequences, names=[f"{name} #{i + 1}" for i in range(len(split))])
+        bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+        eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+        rows = [np.asarray(bos + i.tolist() + eos, dtype=np.int64) for i in ids]
+        if context is not None:
+            long = sum(len(r) > context for r in rows)
+            if long:
+                logger.warning("%s: %d of %d sequences are longer than the model's context (%d tokens) and "
+                               "were truncated to it", name, long, len(rows), context)
+                rows = [r[:context] for r in rows]
+        self.rows, self.labels = rows, split.labels
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, float | int]:
+        return self.rows[index], self.labels[index]
+
+
+def _collate(pad_id: int, regression: bool):
+    def collate(items):
+        longest = max(len(ids) for ids, _ in items)
+        input_ids = torch.full((len(items), longest), pad_id, dtype=torch.long)
+        mask = torch.zeros((len(items), longest), dtype=torch.long)
+        for row, (ids, _) in enumerate(items):
+            input_ids[row, :len(ids)] = torch.from_numpy(ids)
+            mask[row, :len(ids)] = 1
+        dtype = torch.float32 if regression else torch.long
+        labels = torch.tensor([label for _, label in items], dtype=dtype)
+        return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
+    return collate
+
+
+class SequenceTaskModule(L.LightningModule):
+    """Wraps a HF sequence-classification model; tracks the best validation loss and its weights."""
+
+    def __init__(self, model, kind: str, config: FinetuneConfig) -> None:
+        super().__init__()
+        self.model, self.kind, self.config = model, kind, config
+        self.best_loss, self.best_epoch, self.best_state = float("inf"), -1, None
+        self._outputs: list[tuple[torch.Tensor, torch.Tensor, float]] = []
+
+    def forward(self, batch):
+        return self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                          labels=batch["labels"])
+
+    def training_step(self, batch, batch_idx):
+        loss = self(batch).loss
+        self.log("train_loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        out = self(batch)
+        self.log("val_loss", out.loss, prog_bar=True, batch_size=len(batch["labels"]))
+        self._outputs.append((out.logits.float().cpu(), batch["labels"].cpu(), float(out.loss) * len(batch["labels"])))
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._outputs or self.trainer.sanity_checking:
+            self._outputs.clear()
+            return
+        logits = torch.cat([o[0] for o in self._outputs]).numpy()
+        labels = torch.cat([o[1] for o in self._outputs]).numpy()
+        loss = sum(o[2] for o in self._outputs) / len(labels)  # mean over sequences, as val_loss
+        self._outputs.clear()
+        for name, value in split_metrics(self.kind, logits, labels).items():
+            self.log(f"val_{name}", value)
+        if loss < self.best_loss:
+            self.best_loss, self.best_epoch = loss, self.current_epoch
+            self.best_state = copy.deepcopy({k: v.detach().cpu() for k, v in self.model.state_dict().items()})
+
+    def configure_optimizers(self):
+        head = [p for n, p in self.model.named_parameters() if p.requires_grad and _is_head(self.model, n)]
+        body = [p for n, p in self.model.named_parameters() if p.requires_grad and not _is_head(self.model, n)]
+        groups = [{"params": head, "lr": self.config.learning_rate * self.config.head_lr_multiplier}]
+        if body:
+            groups.append({"params": body, "lr": self.config.learning_rate})
+        return torch.optim.AdamW(groups, weight_decay=self.config.weight_decay)
+
+
+def _is_head(model, name: str) -> bool:
+    prefix = getattr(model, "base_model_prefix", "model")
+    return not name.startswith(prefix + ".")
+
+
+def split_metrics(kind: str, logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Metrics of one split from logits (N, C) or (N, 1)."""
+    if kind == "regression":
+        return regression_metrics(labels, logits[:, 0])
+    probabilities = torch.softmax(torch.as_tensor(logits), dim=-1).numpy()
+    return classification_metrics(labels, probabilities)
+
+
+def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
+    """The pretrained backbone with a new head sized for ``task``, and its tokenizer."""
+    from transformers import AutoModelForSequenceClassification
+
+    from bioLM.scoring.likelihood import load_model
+
+    _, tokenizer = load_model(model_dir, device="cpu")  # checks the directory, registers bioLM's classes
+    extra = {} if config.pooling is None else {"classifier_pooling": config.pooling}
+    labels = {i: name for i, name in enumerate(task.label_names)} if task.kind == "classification" else {0: "y"}
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, num_labels=task.num_labels, id2label=labels, label2id={v: k for k, v in labels.items()},
+        problem_type="regression" if task.kind == "regression" else "single_label_classification",
+        pad_token_id=tokenizer.pad_token_id, **extra)
+    if config.freeze_backbone:
+        model.base_model.requires_grad_(False)
+    return model, tokenizer
+
+
+@torch.inference_mode()
+def predict(model, dataset: _Encoded, pad_id: int, regression: bool, batch_size: int = 64) -> np.ndarray:
+    """Logits (N, C) of a dataset, in order."""
+    model.eval()
+    device = next(model.parameters()).device
+    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=_collate(pad_id, regression))
+    outputs = []
+    for batch in loader:
+        out = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device))
+        outputs.append(out.logits.float().cpu())
+    return torch.cat(outputs).numpy()
+
+
+def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path,
+             config: FinetuneConfig | None = None, **options) -> FinetuneResult:
+    """Fine-tune ``model_dir`` on ``task`` (a :class:`Task` or a task folder) and export to ``out_dir``."""
+    config = config or FinetuneConfig(**options)
+    if config.batch_size < 1 or config.max_epochs < 1 or config.patience < 0:
+        raise ConfigError(f"batch_size={config.batch_size}, max_epochs={config.max_epochs} must be >= 1 and "
+                          f"patience={config.patience} >= 0")
+    task = task if isinstance(task, Task) else load_task(task, seed=config.seed)
+    L.seed_everything(config.seed, verbose=False)
+    model, tokenizer = load_for_task(model_dir, task, config)
+    context = model_context(model)
+    data = {s: _Encoded(task.splits[s], tokenizer, context, f"{task.name}/{s}") for s in task.splits}
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    regression = task.kind == "regression"
+    collate = _collate(pad, regression)
+    generator = torch.Generator().manual_seed(config.seed)
+    train = DataLoader(data["train"], batch_size=config.batch_size, shuffle=True, collate_fn=collate,
+                       generator=generator)
+    val = DataLoader(data["validation"], batch_size=config.batch_size, collate_fn=collate)
+    model.train()  # from_pretrained returns eval mode; dropout should be on while training
+    module = SequenceTaskModule(model, task.kind, config)
+    trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=config.accelerator, devices=1,
+                        precision=config.precision, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=config.progress, enable_model_summary=False,
+                        num_sanity_val_steps=0,
+                        callbacks=[EarlyStopping("val_loss", patience=config.patience, mode="min")])
+    trainer.fit(module, train, val)
+    if module.best_state is not None:
+        model.load_state_dict(module.best_state)
+    result = FinetuneResult(Path(out_dir), epochs=trainer.current_epoch, best_epoch=module.best_epoch)
+    for split in ("validation", "test"):
+        logits = predict(model, data[split], pad, regression)
+        result.metrics[split] = split_metrics(task.kind, logits, task.splits[split].labels)
+    _export(model, tokenizer, result, task, config)
+    return result
+
+
+def _export(model, tokenizer, result: FinetuneResult, task: Task, config: FinetuneConfig) -> None:
+    result.out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(result.out_dir)
+    tokenizer.save_pretrained(result.out_dir)
+    summary = {"task": task.name, "kind": task.kind, "labels": task.label_names, "metrics": result.metrics,
+               "epochs": result.epochs, "best_epoch": result.best_epoch, "config": asdict(config),
+               "sizes": {s: len(v) for s, v in task.splits.items()}}
+    (result.out_dir / "metrics.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    logger.info("fine-tuned model exported to %s; metrics %s", result.out_dir, result.metrics)

@@ -1,0 +1,213 @@
+"""Zero-shot protein mutation scoring: ``score = LL(mutant) - LL(wild type)`` over the full sequence.
+
+Mutations are written ``A23V``: wild-type residue, 1-based position in the wild-type sequence, new residue;
+multi-mutants join them with ``:`` (``A23V:G45D``, the ProteinGym / DeepSequence convention). Every
+mutation is checked against the wild type (residue and position) before any scoring. Log-likelihoods are
+sums over all residues in nats under the causal LM (see :mod:`bioLM.scoring.likelihood`); a positive score
+means the model finds the mutant more likely than the wild type.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from bioLM.alphabet import PROTEIN, normalize
+from bioLM.errors import ConfigError, InputFormatError
+from bioLM.scoring.likelihood import LikelihoodOptions, load_model, log_likelihoods
+
+logger = logging.getLogger(__name__)
+
+_MUTATION = re.compile(r"^([A-Z*])(\d+)([A-Z*])$")
+WILD_TYPE_NAMES = {"", "wt", "_wt", "wildtype", "wild_type"}
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """A substitution: ``wild_type`` residue at 1-based ``position`` replaced by ``mutant``."""
+
+    wild_type: str
+    position: int
+    mutant: str
+
+    def __str__(self) -> str:
+        return f"{self.wild_type}{self.position}{self.mutant}"
+
+
+def parse_mutations(text: str, wild_type: str, separator: str = ":") -> tuple[Mutation, ...]:
+    """Parse ``"A23V:G45D"`` and check it against ``wild_type`` (positions 1-based).
+
+    Raises ``ValueError`` with the reason (the caller adds file and line): malformed text, position outside
+    the sequence, wild-type residue that disagrees, a letter outside the protein alphabet, a position given
+    twice. ``"WT"``, ``"_wt"`` or an empty string mean the wild type (no mutation).
+    """
+    if text.strip().lower() in WILD_TYPE_NAMES:
+        return ()
+    mutations, seen = [], set()
+    for part in text.strip().split(separator):
+        match = _MUTATION.match(part.strip().upper())
+        if match is None:
+            raise ValueError(f"mutation {part!r} is not of the form A23V (wild-type residue, 1-based "
+                             f"position, new residue; multi-mutants joined by {separator!r})")
+        wt, position, mt = match[1], int(match[2]), match[3]
+        if not 1 <= position <= len(wild_type):
+            raise ValueError(f"mutation {part!r}: position {position} is outside the wild-type sequence "
+                             f"(length {len(wild_type)}, positions are 1-based)")
+        if wild_type[position - 1] != wt:
+            raise ValueError(f"mutation {part!r}: the wild type has {wild_type[position - 1]!r} at position "
+                             f"{position}, not {wt!r}; check the numbering (1-based) and the wild-type sequence")
+        if mt not in PROTEIN.letters:
+            raise ValueError(f"mutation {part!r}: {mt!r} is not an amino-acid letter ({PROTEIN.letters})")
+        if position in seen:
+            raise ValueError(f"mutation {text!r}: position {position} is mutated twice")
+        seen.add(position)
+        mutations.append(Mutation(wt, position, mt))
+    return tuple(mutations)
+
+
+def apply_mutations(wild_type: str, mutations: tuple[Mutation, ...]) -> str:
+    """The mutant sequence (mutations already checked by :func:`parse_mutations`)."""
+    residues = list(wild_type)
+    for mutation in mutations:
+        residues[mutation.position - 1] = mutation.mutant
+    return "".join(residues)
+
+
+def read_wild_type(fasta: str | Path) -> str:
+    """The sequence of the first record of a (protein) FASTA file."""
+    from bioLM.io import read_fastx
+
+    for record in read_fastx(fasta, alphabet="protein"):
+        return record.sequence
+    raise InputFormatError("no sequence found; give a FASTA with the wild-type sequence", path=fasta)
+
+
+@dataclass
+class MutationScoringConfig:
+    """Options of :func:`score_mutations`."""
+
+    mutation_column: str = "mutant"
+    """CSV column with the mutations (A23V or A23V:G45D)."""
+    score_column: str = "biolm_score"
+    """Name of the appended score column (LL(mutant) - LL(wild type), nats)."""
+    fitness_column: str | None = None
+    """Measured fitness column: Spearman's rho against the scores is computed (rows without a value skipped)."""
+    separator: str = ":"
+    """Separator of multi-mutants."""
+    max_tokens: int = 16384
+    """Token budget per forward batch."""
+    bf16: bool = False
+    """bf16 autocast."""
+    device: str | None = None
+    """torch device; default CUDA when available."""
+    progress: bool = True
+    """tqdm progress bar over batches."""
+    max_listed: int = 10
+    """Bad rows listed in an error message."""
+
+
+@dataclass
+class MutationScoringResult:
+    """Rows scored, the output path, and Spearman's rho against the fitness column (when given)."""
+
+    rows: int
+    out: Path | None
+    scores: list[float]
+    spearman: float | None = None
+    fitness_rows: int = 0
+
+
+def _read_rows(path: Path, config: MutationScoringConfig) -> tuple[list[str], list[dict[str, str]]]:
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        columns = list(reader.fieldnames or [])
+        wanted = [config.mutation_column] + ([config.fitness_column] if config.fitness_column else [])
+        for column in wanted:
+            if column not in columns:
+                raise InputFormatError(f"no column {column!r}; the columns are {columns}", path=path, line=1)
+        return columns, list(reader)
+
+
+def _parse_rows(rows: list[dict[str, str]], wild_type: str, path: Path, config: MutationScoringConfig
+                ) -> list[str]:
+    """Mutant sequences of every row; all bad rows (up to ``max_listed``) in one error."""
+    sequences, problems = [], []
+    for number, row in enumerate(rows, start=2):  # line 1 is the header
+        try:
+            sequences.append(apply_mutations(wild_type, parse_mutations(row[config.mutation_column] or "",
+                                                                        wild_type, config.separator)))
+        except ValueError as error:
+            problems.append(f"line {number}: {error}")
+    if problems:
+        listed = "; ".join(problems[:config.max_listed])
+        raise InputFormatError(f"{len(problems)} row(s) have mutations that do not fit the wild type: {listed}",
+                               path=path)
+    return sequences
+
+
+def spearman(scores: list[float], fitness: list[str]) -> tuple[float | None, int]:
+    """Spearman's rho between ``scores`` and the numeric ``fitness`` values (empty/NaN rows skipped)."""
+    from scipy.stats import spearmanr
+
+    pairs = []
+    for score, value in zip(scores, fitness):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(number):
+            pairs.append((score, number))
+    if len(pairs) < 3:
+        return None, len(pairs)
+    rho = spearmanr([p[0] for p in pairs], [p[1] for p in pairs]).statistic
+    return float(rho), len(pairs)
+
+
+def _write_csv(out: Path, columns: list[str], rows: list[dict[str, str]], scores: list[float],
+               score_column: str) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns + [score_column])
+        writer.writeheader()
+        for row, score in zip(rows, scores):
+            writer.writerow({**row, score_column: f"{score:.6g}"})
+    os.replace(tmp, out)
+
+
+def score_mutations(model_dir: str | Path, wild_type: str, mutations_csv: str | Path, out: str | Path | None,
+                    config: MutationScoringConfig | None = None, **options) -> MutationScoringResult:
+    """Score every row of ``mutations_csv`` and write it to ``out`` with the score column appended.
+
+    ``wild_type`` is the protein sequence the 1-based positions refer to; ``options`` override fields of
+    :class:`MutationScoringConfig`. Bad rows raise :class:`~bioLM.errors.InputFormatError` before scoring.
+    """
+    known = {f.name for f in fields(MutationScoringConfig)}
+    if set(options) - known:
+        raise ConfigError(f"unknown option(s) {sorted(set(options) - known)}; valid: {sorted(known)}")
+    config = config or MutationScoringConfig(**options)
+    path = Path(mutations_csv)
+    wild_type = normalize(wild_type.strip(), "protein", record="wild type")
+    columns, rows = _read_rows(path, config)
+    if config.score_column in columns:
+        raise ConfigError(f"{path} already has a column {config.score_column!r}; pick another --score-column")
+    sequences = _parse_rows(rows, wild_type, path, config)
+    model, tokenizer = load_model(model_dir, device=config.device)
+    distinct = list(dict.fromkeys([wild_type, *sequences]))
+    sums, _ = log_likelihoods(model, tokenizer, distinct,
+                              LikelihoodOptions(max_tokens=config.max_tokens, bf16=config.bf16,
+                                                progress=config.progress))
+    ll = dict(zip(distinct, sums.tolist()))
+    scores = [ll[s] - ll[wild_type] for s in sequences]
+    result = MutationScoringResult(rows=len(rows), out=Path(out) if out else None, scores=scores)
+    if out:
+        _write_csv(Path(out), columns, rows, scores, config.score_column)
+    if config.fitness_column:
+        result.spearman, result.fitness_rows = spearman(scores, [r[config.fitness_column] for r in rows])
+        logger.info("Spearman rho vs %s: %s over %d rows", config.fitness_column, result.spearman,
+                    result.fitness_rows)
+    return result

@@ -1,0 +1,242 @@
+"""Task specs for fine-tuning: labelled sequences split into train / validation / test.
+
+Formats (``load_task`` detects them from a directory's content, or takes ``fmt``):
+
+* ``gue``: ``train.csv``, ``dev.csv`` (validation), ``test.csv`` with header ``sequence,label`` (the GUE
+  benchmark of DNABERT-2). Integer labels: classification; any non-integer label: regression.
+* ``fasta``: one FASTA file per class in a directory (class name = file name without extension, classes in
+  sorted order); split by a seeded stratified split (default 80/10/10).
+* ``scl``: SCL2205-style ``*.csv`` (columns ``entry,seq,scl``; ``scl`` an integer class) + ``splits.json``
+  (``trn``, ``evl``, ``tst``: lists of 0-based row indices) + optional ``labels.json``
+  (``index_to_label``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from bioLM.alphabet import detect_alphabet, normalize
+from bioLM.errors import ConfigError, InputFormatError
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "validation", "test")
+TaskFormat = Literal["gue", "fasta", "scl"]
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".faa", ".fa.gz", ".fasta.gz")
+
+
+@dataclass
+class TaskSplit:
+    """Sequences (normalized, upper-case) and their labels: int64 class indices or float64 targets."""
+
+    sequences: list[str]
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+
+@dataclass
+class Task:
+    """A labelled task: ``splits`` holds 'train', 'validation' and 'test'."""
+
+    name: str
+    kind: Literal["classification", "regression"]
+    splits: dict[str, TaskSplit]
+    label_names: list[str] = field(default_factory=list)
+    alphabet: str = "dna"
+
+    @property
+    def num_labels(self) -> int:
+        """Classes for classification, 1 for regression."""
+        return 1 if self.kind == "regression" else len(self.label_names)
+
+
+def detect_format(path: Path) -> TaskFormat:
+    """The task format of directory ``path`` from the files it holds."""
+    if not path.is_dir():
+        raise ConfigError(f"task {path} is not a directory; give a GUE folder (train/dev/test.csv), a folder "
+                          "of one FASTA per class, or an SCL2205 folder (CSV + splits.json)")
+    names = {p.name for p in path.iterdir()}
+    if {"train.csv", "dev.csv", "test.csv"} <= names:
+        return "gue"
+    if "splits.json" in names and any(n.endswith(".csv") for n in names):
+        return "scl"
+    if sum(n.endswith(FASTA_SUFFIXES) for n in names) >= 2:
+        return "fasta"
+    raise ConfigError(f"cannot tell the task format of {path} (found {sorted(names)[:8]}); expected "
+                      "train.csv+dev.csv+test.csv (GUE), >= 2 FASTA files (one per class), or a CSV + "
+                      "splits.json (SCL2205)")
+
+
+def _alphabet_of(sequences: list[str]) -> str:
+    sample = "".join(sequences[:50])
+    return "protein" if detect_alphabet(sample) == "protein" else "dna"
+
+
+def _normalized(sequences: list[str], alphabet: str, path: Path, lines: list[int]) -> list[str]:
+    return [normalize(s, alphabet, path=str(path), record=f"line {line}") for s, line in zip(sequences, lines)]
+
+
+def _read_gue_csv(path: Path) -> tuple[list[str], list[str], list[int]]:
+    sequences, labels, lines = [], [], []
+    with open(path, newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or [h.strip().lower() for h in header[:2]] != ["sequence", "label"]:
+            raise InputFormatError(f"expected the header 'sequence,label', found {header}", path=path, line=1)
+        for line, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) != 2 or not row[0].strip():
+                raise InputFormatError(f"expected 2 columns 'sequence,label', found {row[:3]}", path=path,
+                                       line=line)
+            sequences.append(row[0].strip())
+            labels.append(row[1].strip())
+            lines.append(line)
+    return sequences, labels, lines
+
+
+def _as_labels(raw: list[str], path: Path, lines: list[int]) -> np.ndarray:
+    values = []
+    for value, line in zip(raw, lines):
+        try:
+            values.append(float(value))
+        except ValueError:
+            raise InputFormatError(f"label {value!r} is not a number", path=path, line=line) from None
+    return np.asarray(values, dtype=np.float64)
+
+
+def read_gue(path: str | Path) -> Task:
+    """A GUE task folder (``train.csv``, ``dev.csv``, ``test.csv``; header ``sequence,label``)."""
+    path = Path(path)
+    raw = {split: _read_gue_csv(path / f"{name}.csv")
+           for split, name in zip(SPLITS, ("train", "dev", "test"))}
+    alphabet = _alphabet_of(raw["train"][0])
+    labels = {split: _as_labels(r[1], path / f"{name}.csv", r[2])
+              for (split, r), name in zip(raw.items(), ("train", "dev", "test"))}
+    integer = all(np.all(v == np.round(v)) for v in labels.values())
+    splits = {}
+    for split, name in zip(SPLITS, ("train", "dev", "test")):
+        sequences = _normalized(raw[split][0], alphabet, path / f"{name}.csv", raw[split][2])
+        values = labels[split].astype(np.int64) if integer else labels[split]
+        splits[split] = TaskSplit(sequences, values)
+    if not integer:
+        return Task(path.name, "regression", splits, [], alphabet)
+    n_classes = int(max(v.max(initial=0) for v in labels.values())) + 1
+    return Task(path.name, "classification", splits, [str(i) for i in range(n_classes)], alphabet)
+
+
+def stratified_split(labels: np.ndarray, fractions: tuple[float, float, float], seed: int
+                     ) -> dict[str, np.ndarray]:
+    """Indices of a seeded stratified train/validation/test split (each class split by ``fractions``)."""
+    if len(fractions) != 3 or abs(sum(fractions) - 1) > 1e-6 or min(fractions) < 0:
+        raise ConfigError(f"fractions={fractions} must be 3 non-negative numbers summing to 1")
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_train = int(round(fractions[0] * len(members)))
+        n_val = int(round(fractions[1] * len(members)))
+        for split, chunk in zip(SPLITS, np.split(members, [n_train, n_train + n_val])):
+            parts[split].append(chunk)
+    return {s: np.sort(np.concatenate(p)) for s, p in parts.items()}
+
+
+def _fasta_sequences(file: Path) -> list[str]:
+    """Sequences of a class FASTA. Uses pysam directly: ids are not needed here, and some published class
+    files have headers with no id (``> 6400``), which :func:`bioLM.io.read_fastx` rightly rejects."""
+    import pysam
+
+    raw = []
+    try:
+        with pysam.FastxFile(str(file)) as handle:
+            raw = [(entry.name or f"#{i + 1}", entry.sequence or "") for i, entry in enumerate(handle)]
+    except (OSError, ValueError) as error:
+        raise InputFormatError(f"cannot be read as FASTA ({error})", path=file) from error
+    alphabet = _alphabet_of([s for _, s in raw])
+    return [normalize(s, alphabet, path=str(file), record=name) for name, s in raw if s]
+
+
+def read_fasta_classes(path: str | Path, seed: int = 0, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+                       ) -> Task:
+    """A folder with one FASTA per class (class = file name without extension), split stratified by ``seed``."""
+    path = Path(path)
+    files = sorted(p for p in path.iterdir() if p.name.endswith(FASTA_SUFFIXES))
+    names = [p.name[:-len(next(s for s in FASTA_SUFFIXES if p.name.endswith(s)))] for p in files]
+    sequences, labels = [], []
+    for label, file in enumerate(files):
+        records = _fasta_sequences(file)
+        if not records:
+            raise InputFormatError("no sequences: every class file needs at least one record", path=file)
+        sequences += records
+        labels += [label] * len(records)
+    labels_array = np.asarray(labels, dtype=np.int64)
+    indices = stratified_split(labels_array, fractions, seed)
+    splits = {s: TaskSplit([sequences[i] for i in idx], labels_array[idx]) for s, idx in indices.items()}
+    return Task(path.name, "classification", splits, names, _alphabet_of(sequences))
+
+
+def read_scl(path: str | Path) -> Task:
+    """An SCL2205-style folder: ``<name>.csv`` (entry,seq,scl) + ``splits.json`` (trn/evl/tst row indices)."""
+    path = Path(path)
+    table = next(p for p in sorted(path.glob("*.csv")))
+    sequences, labels = [], []
+    with open(table, newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"seq", "scl"} - set(reader.fieldnames or [])
+        if missing:
+            raise InputFormatError(f"missing column(s) {sorted(missing)}; found {reader.fieldnames}", path=table,
+                                   line=1)
+        for line, row in enumerate(reader, start=2):
+            try:
+                labels.append(int(row["scl"]))
+            except ValueError:
+                raise InputFormatError(f"scl label {row['scl']!r} is not an integer class", path=table,
+                                       line=line) from None
+            sequences.append(normalize(row["seq"], "protein", path=str(table), record=f"line {line}"))
+    splits_json = json.loads((path / "splits.json").read_text())
+    labels_array = np.asarray(labels, dtype=np.int64)
+    splits = {}
+    for split, key in zip(SPLITS, ("trn", "evl", "tst")):
+        if key not in splits_json:
+            raise InputFormatError(f"no {key!r} list (keys: {sorted(splits_json)})", path=path / "splits.json")
+        idx = np.asarray(splits_json[key], dtype=np.int64)
+        if len(idx) and (idx.min() < 0 or idx.max() >= len(sequences)):
+            raise InputFormatError(f"{key!r} holds row index {int(idx.max())} but {table.name} has "
+                                   f"{len(sequences)} rows", path=path / "splits.json")
+        splits[split] = TaskSplit([sequences[i] for i in idx], labels_array[idx])
+    n_classes = int(labels_array.max(initial=0)) + 1
+    names = [str(i) for i in range(n_classes)]
+    if (path / "labels.json").is_file():
+        index_to_label = json.loads((path / "labels.json").read_text()).get("index_to_label", {})
+        names = [index_to_label.get(str(i), str(i)) for i in range(n_classes)]
+    return Task(path.name, "classification", splits, names, "protein")
+
+
+def load_task(spec: str | Path, fmt: TaskFormat | None = None, seed: int = 0,
+              fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> Task:
+    """Read the task folder ``spec`` (format detected unless ``fmt``); logs the split sizes."""
+    path = Path(spec)
+    fmt = fmt or detect_format(path)
+    if fmt == "gue":
+        task = read_gue(path)
+    elif fmt == "fasta":
+        task = read_fasta_classes(path, seed, fractions)
+    elif fmt == "scl":
+        task = read_scl(path)
+    else:
+        raise ConfigError(f"task format {fmt!r} is not one of 'gue', 'fasta', 'scl'")
+    for split in SPLITS:
+        if len(task.splits[split]) == 0:
+            raise InputFormatError(f"the {split} split is empty", path=path)
+    logger.info("task %s (%s, %s): %s", task.name, fmt, task.kind,
+                {s: len(task.splits[s]) for s in SPLITS})
+    return task

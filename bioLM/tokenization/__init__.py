@@ -1,0 +1,40 @@
+"""Tokenizers for DNA and protein: per-residue (``char``), k-mer (non-overlapping or overlapping) and BPE.
+
+Every tokenizer is a ``transformers.PreTrainedTokenizerFast`` saved as ``tokenizer.json`` +
+``tokenizer_config.json`` and loadable with ``AutoTokenizer.from_pretrained(dir)``; importing this package
+registers the overlapping k-mer class with ``AutoTokenizer``. Special tokens, same ids everywhere:
+``<pad>``=0, ``<unk>``=1, ``<bos>``=2, ``<eos>``=3 (record separator), ``<mask>``=4. Letters are upper-cased,
+DNA reads U as T, and characters outside the vocabulary become ``<unk>`` (the readers do strict checking).
+"""
+
+from bioLM.tokenization.api import (
+    KINDS,
+    TokenizerSpec,
+    bases_per_token,
+    build_tokenizer,
+    load_tokenizer,
+    padded_vocab_size,
+    tokenizer_spec,
+)
+from bioLM.tokenization.encode import encode_sequence
+from bioLM.tokenization.hf import BioLMOverlappingKmerTokenizer, register
+from bioLM.tokenization.offsets import encode_with_offsets, token_offsets, tokens_to_bases
+from bioLM.tokenization.revcomp import complement_table, reverse_complement, reverse_complement_ids
+from bioLM.tokenization.special import (
+    BOS_ID,
+    EOS_ID,
+    MASK_ID,
+    N_SPECIAL,
+    PAD_ID,
+    SPECIAL_TOKENS,
+    UNK_ID,
+)
+
+register()
+
+__all__ = [
+    "BOS_ID", "EOS_ID", "KINDS", "MASK_ID", "N_SPECIAL", "PAD_ID", "SPECIAL_TOKENS", "UNK_ID",
+    "BioLMOverlappingKmerTokenizer", "TokenizerSpec", "bases_per_token", "build_tokenizer", "complement_table",
+    "encode_sequence", "encode_with_offsets", "load_tokenizer", "padded_vocab_size", "reverse_complement",
+    "reverse_complement_ids", "token_offsets", "tokenizer_spec", "tokens_to_bases",
+]

@@ -1,0 +1,132 @@
+"""Factory and introspection: build, save/load, and describe bioLM tokenizers (the package contract).
+
+The tokenizer's identity lives in ``tokenizer_config.json`` under the ``"biolm"`` key (an init kwarg that
+transformers saves and restores): ``kind``, ``alphabet``, ``k``, ``stride``, ``chunk_size`` (BPE),
+``vocab_size`` (real) and ``padded_vocab_size`` (multiple of 64, for the model's embedding matrix).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+from bioLM.errors import ConfigError, ModelDirectoryError
+from bioLM.tokenization.bpe import DEFAULT_CHUNK, train_bpe
+from bioLM.tokenization.char import char_backend
+from bioLM.tokenization.hf import BioLMOverlappingKmerTokenizer
+from bioLM.tokenization.kmer import MAX_K, kmer_backend
+from bioLM.tokenization.special import HF_SPECIAL_KWARGS, N_SPECIAL, letters_of
+
+Kind = Literal["char", "kmer", "bpe"]
+KINDS = ("char", "kmer", "bpe")
+
+
+@dataclass(frozen=True)
+class TokenizerSpec:
+    """What a tokenizer is. ``k``/``stride``: 1/1 for char, the k-mer size and step for kmer, None for BPE."""
+
+    kind: Kind
+    alphabet: str
+    k: int | None
+    stride: int | None
+    chunk_size: int | None = None
+
+    @property
+    def overlapping(self) -> bool:
+        """True for k-mers read with a stride smaller than k."""
+        return self.kind == "kmer" and self.stride is not None and self.k is not None and self.stride < self.k
+
+
+def build_tokenizer(kind: Kind, alphabet: str = "dna", k: int = 6, stride: int | None = None,
+                    vocab_size: int = 4096, sequences: Iterable[str] | None = None,
+                    files: Iterable[str | Path] | None = None,
+                    chunk_size: int = DEFAULT_CHUNK) -> PreTrainedTokenizerFast:
+    """Build a tokenizer of ``kind``. ``k``/``stride`` apply to kmer (``stride=None`` means k: non-overlapping);
+    ``vocab_size``/``sequences``/``files``/``chunk_size`` to BPE (trained here). Overlapping k-mers warn: they
+    leak the target in causal or masked pretraining (see :mod:`bioLM.tokenization.kmer`)."""
+    if kind not in KINDS:
+        raise ConfigError(f"kind={kind!r} is not a tokenizer kind; valid: {list(KINDS)}")
+    alphabet = "dna" if alphabet == "rna" else alphabet
+    letters_of(alphabet)  # validates the alphabet
+    if kind == "char":
+        spec, backend, cls = TokenizerSpec("char", alphabet, 1, 1), char_backend(alphabet), PreTrainedTokenizerFast
+    elif kind == "kmer":
+        spec = _kmer_spec(alphabet, k, stride)
+        backend = kmer_backend(spec.k, spec.stride)
+        cls = BioLMOverlappingKmerTokenizer if spec.overlapping else PreTrainedTokenizerFast
+    else:
+        backend = train_bpe(vocab_size, alphabet, sequences=sequences, files=files, chunk_size=chunk_size)
+        spec, cls = TokenizerSpec("bpe", alphabet, None, None, chunk_size), PreTrainedTokenizerFast
+    size = backend.get_vocab_size()
+    info = {**asdict(spec), "vocab_size": size, "padded_vocab_size": _round_up(size, 64)}
+    return cls(tokenizer_object=backend, biolm=info, model_max_length=10**9, **HF_SPECIAL_KWARGS)
+
+
+def _kmer_spec(alphabet: str, k: int, stride: int | None) -> TokenizerSpec:
+    if alphabet != "dna":
+        raise ConfigError(f"k-mer tokenizers are for DNA; got alphabet={alphabet!r} (use kind='char' or 'bpe')")
+    if not 1 <= k <= MAX_K:
+        raise ConfigError(f"k={k} is out of range; k-mer tokenizers support k = 1..{MAX_K}")
+    stride = k if stride is None else stride
+    if not 1 <= stride <= k:
+        raise ConfigError(f"stride={stride} must be between 1 and k={k} (stride=k is non-overlapping)")
+    if stride < k:
+        warnings.warn(f"overlapping k-mers (k={k}, stride={stride}) leak the answer to masked and next-token "
+                      "objectives; use them for embedding/probing only and pretrain with stride=k",
+                      UserWarning, stacklevel=3)
+    return TokenizerSpec("kmer", alphabet, k, stride)
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
+    """Load a tokenizer directory saved by ``save_pretrained`` (``tokenizer.json`` + ``tokenizer_config.json``)."""
+    path = Path(path)
+    if not (path / "tokenizer.json").is_file():
+        raise ModelDirectoryError(f"{path}: no tokenizer.json here; build one with "
+                                  "`biolm tokenizer train --kind ... --out DIR` or point at a model directory")
+    return AutoTokenizer.from_pretrained(str(path))
+
+
+def tokenizer_spec(tokenizer: PreTrainedTokenizerFast) -> TokenizerSpec:
+    """Kind, alphabet, k, stride of a bioLM tokenizer (from its ``"biolm"`` init kwarg)."""
+    info = _info(tokenizer)
+    return TokenizerSpec(info["kind"], info["alphabet"], info.get("k"), info.get("stride"), info.get("chunk_size"))
+
+
+def _info(tokenizer: PreTrainedTokenizerFast) -> dict:
+    info = getattr(tokenizer, "init_kwargs", {}).get("biolm")
+    if not info:
+        raise ConfigError(f"{getattr(tokenizer, 'name_or_path', tokenizer)!s} is not a bioLM tokenizer (its "
+                          "tokenizer_config.json has no 'biolm' entry); build one with build_tokenizer()")
+    return info
+
+
+def padded_vocab_size(tokenizer: PreTrainedTokenizerFast, multiple: int = 64) -> int:
+    """``len(tokenizer)`` rounded up to a multiple of ``multiple`` (the model's embedding rows)."""
+    if multiple < 1:
+        raise ConfigError(f"multiple={multiple} must be a positive integer")
+    return _round_up(len(tokenizer), multiple)
+
+
+def bases_per_token(tokenizer: PreTrainedTokenizerFast) -> np.ndarray:
+    """Float array ``(len(tokenizer),)``: new bases (residues) each token adds; 0 for special tokens.
+
+    The letter count of the token, except overlapping k-mer windows, which add ``stride`` new bases each.
+    """
+    spec = tokenizer_spec(tokenizer)
+    out = np.zeros(len(tokenizer), dtype=np.float64)
+    for token, index in tokenizer.get_vocab().items():
+        if index >= N_SPECIAL:
+            out[index] = len(token)
+    if spec.overlapping:
+        out[(out == spec.k) & (np.arange(len(out)) >= N_SPECIAL)] = spec.stride
+    return out

@@ -1,0 +1,219 @@
+"""``pretrain(recipe)``: prepare the corpus if needed, train with Lightning, plot, export. Returns the model dir.
+
+Run folder (``trainer.out_dir``): ``tokenizer/``, ``dataset/`` (unless ``data.dataset_dir``), ``checkpoints/
+last.ckpt``, ``logs/`` (CSV, TensorBoard when installed), ``losses.tsv`` (loss per optimizer step),
+``learning_curve.png``, ``recipe.yaml`` and ``model/`` (the exported Hugging Face directory).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+from bioLM.data.prepare import PrepareConfig, expand_inputs, prepare_corpus, tokenizer_sha256
+from bioLM.data.shards import verify_dataset
+from bioLM.errors import ConfigError
+from bioLM.training.callbacks import AtomicCheckpointIO, LossRecorder, ThroughputMonitor
+from bioLM.training.module import BioLMLightningModule, TrainingDivergedError
+from bioLM.training.plots import plot_learning_curve
+from bioLM.training.recipe import Recipe
+
+logger = logging.getLogger(__name__)
+
+
+class PeriodicCheckpoint(L.Callback):
+    """Saves ``<dir>/last.ckpt`` (atomically, through the trainer's checkpoint IO) every ``every`` steps."""
+
+    def __init__(self, path: Path, every: int) -> None:
+        self.path, self.every = path, max(1, every)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        boundary = (batch_idx + 1) % trainer.accumulate_grad_batches == 0
+        if boundary and trainer.global_step % self.every == 0:
+            trainer.save_checkpoint(self.path)
+
+
+class RNGState(L.Callback):
+    """Stores and restores torch's CPU (and CUDA) RNG state in checkpoints (tensors: weights_only-safe)."""
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
+        state = {"cpu": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        checkpoint["rng_state"] = state
+
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("rng_state")
+        if state:
+            torch.set_rng_state(state["cpu"])
+            if "cuda" in state and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def resolve_tokenizer(recipe: Recipe, out_dir: Path):
+    """The recipe's tokenizer: a saved directory, or one built (BPE: trained on the inputs) and cached in
+    ``<out_dir>/tokenizer`` so re-runs keep the same identity."""
+    from bioLM.tokenization import build_tokenizer, load_tokenizer
+
+    data = recipe.data
+    if Path(data.tokenizer).is_dir():
+        return load_tokenizer(data.tokenizer)
+    if data.tokenizer not in ("char", "kmer", "bpe"):
+        raise ConfigError(f"data.tokenizer={data.tokenizer!r} is neither a tokenizer kind (char, kmer, bpe) nor "
+                          "an existing tokenizer directory")
+    request = {"kind": data.tokenizer, "alphabet": data.alphabet, "k": data.k, "stride": data.stride,
+               "vocab_size": data.vocab_size}
+    cache = out_dir / "tokenizer"
+    stamp = cache / "biolm_request.json"
+    if stamp.is_file() and json.loads(stamp.read_text()) == request:
+        return load_tokenizer(cache)
+    files = [str(p) for p in expand_inputs(data.inputs)] if data.tokenizer == "bpe" else None
+    tokenizer = build_tokenizer(data.tokenizer, alphabet=data.alphabet, k=data.k, stride=data.stride,
+                                vocab_size=data.vocab_size, files=files)
+    tokenizer.save_pretrained(cache)
+    stamp.write_text(json.dumps(request))
+    return tokenizer
+
+
+def prepare_dataset(recipe: Recipe, tokenizer, out_dir: Path):
+    """Prepare (or reuse) the dataset of ``recipe`` and check it against ``tokenizer``. Returns (dir, manifest)."""
+    data = recipe.data
+    dataset_dir = Path(data.dataset_dir) if data.dataset_dir else out_dir / "dataset"
+    if data.inputs:
+        config = PrepareConfig(val_fraction=data.val_fraction, seed=recipe.trainer.seed,
+                               window_bases=data.window_bases, n_run_threshold=data.n_run_threshold,
+                               soft_mask=data.soft_mask, alphabet=data.alphabet)
+        prepare_corpus(data.inputs, tokenizer, dataset_dir, config)
+    elif not dataset_dir.is_dir():
+        raise ConfigError(f"data.inputs is empty and the dataset {dataset_dir} does not exist; name FASTA files "
+                          "in data.inputs or an existing prepared dataset in data.dataset_dir")
+    manifest = verify_dataset(dataset_dir, vocab_size=len(tokenizer), tokenizer_sha256=tokenizer_sha256(tokenizer))
+    if manifest.splits["val"].tokens < 2:
+        raise ConfigError(f"dataset {dataset_dir} has no validation tokens; raise data.val_fraction")
+    return dataset_dir, manifest
+
+
+def _tokenizer_files(tokenizer) -> dict[str, str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer.save_pretrained(tmp)
+        return {p.name: p.read_text() for p in Path(tmp).iterdir() if p.is_file()}
+
+
+def _loggers(out_dir: Path) -> list:
+    from lightning.pytorch.loggers import CSVLogger
+
+    loggers = [CSVLogger(out_dir, name="logs")]
+    try:
+        import tensorboard  # noqa: F401
+        from lightning.pytorch.loggers import TensorBoardLogger
+        loggers.append(TensorBoardLogger(out_dir, name="tensorboard"))
+    except ImportError:
+        pass
+    return loggers
+
+
+def build_trainer(recipe: Recipe, out_dir: Path, callbacks: list) -> L.Trainer:
+    """The Lightning Trainer of a recipe (precision, devices, strategy, accumulation, clipping, validation)."""
+    t = recipe.trainer
+    return L.Trainer(
+        accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
+        precision=t.precision, max_steps=t.max_steps, max_epochs=-1,
+        accumulate_grad_batches=t.accumulate_grad_batches,
+        gradient_clip_val=recipe.optim.grad_clip or None,
+        val_check_interval=t.val_every * t.accumulate_grad_batches, check_val_every_n_epoch=None,
+        num_sanity_val_steps=0, log_every_n_steps=t.log_every, use_distributed_sampler=False,
+        enable_checkpointing=False, enable_progress_bar=t.progress_bar, enable_model_summary=False,
+        logger=_loggers(out_dir), callbacks=callbacks, plugins=[AtomicCheckpointIO()],
+        default_root_dir=out_dir)
+
+
+def pretrain(recipe: Recipe) -> Path:
+    """Train ``recipe`` end to end; returns the exported model directory (or last.ckpt with export off)."""
+    from bioLM.data.datamodule import BioLMDataModule
+    from bioLM.model import config_from_preset, flops_per_token, measure_matmul_peak
+    from bioLM.tokenization import bases_per_token, complement_table
+
+    t = recipe.trainer
+    out_dir = Path(t.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out_dir / "checkpoints" / "last.ckpt"
+    resume = recipe.resume and ckpt_path.is_file()
+    if recipe.resume and not resume:
+        logger.warning("resume requested but %s does not exist: starting from scratch", ckpt_path)
+    tokenizer = resolve_tokenizer(recipe, out_dir)
+    dataset_dir, manifest = prepare_dataset(recipe, tokenizer, out_dir)
+    (out_dir / "recipe.yaml").write_text(recipe.to_yaml())
+    L.seed_everything(t.seed, workers=True, verbose=False)
+    overrides = {"block_size": recipe.model.context_length, **recipe.model.overrides}
+    config = config_from_preset(recipe.model.preset, len(tokenizer), **overrides)
+    module = BioLMLightningModule(config.to_dict(), _optim_dict(recipe), t.max_steps,
+                                  bases_per_token(tokenizer).tolist(), recipe.data.soft_mask_weight, t.compile)
+    module.extras = {"recipe": recipe.to_dict(), "manifest": manifest.to_dict(),
+                     "tokenizer_files": _tokenizer_files(tokenizer)}
+    seq_len = recipe.model.context_length
+    datamodule = BioLMDataModule(
+        dataset_dir, seq_len, recipe.data.micro_batch_size, t.max_steps * t.accumulate_grad_batches, seed=t.seed,
+        rc_table=complement_table(tokenizer) if recipe.data.rc_augment else None,
+        num_workers=recipe.data.num_workers, val_max_windows=t.val_max_windows)
+    recorder = LossRecorder(out_dir / "losses.tsv")
+    monitor = ThroughputMonitor(0, flops_per_token(config, seq_len), None, t.log_every)
+    trainer = build_trainer(recipe, out_dir, [PeriodicCheckpoint(ckpt_path, t.checkpoint_every), RNGState(),
+                                              recorder, monitor])
+    monitor.tokens_per_step = recipe.data.micro_batch_size * seq_len * t.accumulate_grad_batches * trainer.world_size
+    peak = t.peak_tflops * 1e12 if t.peak_tflops else _measured_peak(trainer, t.precision, measure_matmul_peak)
+    module.tokens_per_step = monitor.tokens_per_step
+    monitor.peak_flops = None if peak is None else peak * trainer.world_size
+    if not resume and trainer.is_global_zero and (out_dir / "losses.tsv").exists():
+        (out_dir / "losses.tsv").unlink()
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt_path) if resume else None,
+                    weights_only=True)
+    except TrainingDivergedError as error:
+        kept = f"the last good checkpoint is {ckpt_path}" if ckpt_path.exists() else "no checkpoint was saved yet"
+        raise TrainingDivergedError(f"{error}; {kept}") from None
+    if t.max_steps % t.val_every and trainer.global_step == t.max_steps:
+        trainer.validate(module, datamodule=datamodule, verbose=False)
+    trainer.save_checkpoint(ckpt_path)
+    if not trainer.is_global_zero:
+        return out_dir / "model"
+    plot_learning_curve(out_dir)
+    if not t.export:
+        return ckpt_path
+    from bioLM.training.export import export_checkpoint
+
+    model_dir = export_checkpoint(ckpt_path, out_dir / "model")
+    logger.info("model exported to %s", model_dir)
+    return model_dir
+
+
+def _optim_dict(recipe: Recipe) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(recipe.optim)
+
+
+def _measured_peak(trainer: L.Trainer, precision: str, measure) -> float | None:
+    dtype = torch.bfloat16 if "bf16" in precision else torch.float16 if precision.startswith("16") else torch.float32
+    device = trainer.strategy.root_device
+    try:
+        return measure(dtype=dtype, device=device, size=1024, repeats=5)
+    except RuntimeError:
+        return None
+
+
+def pretrain_from_files(recipe_path: str | Path, files: list[str | Path], out_dir: str | Path,
+                        overrides: list[str] | None = None, resume: bool = False) -> Path:
+    """``pretrain`` of the recipe at ``recipe_path`` on ``files``, in ``out_dir`` (used by ``biolm demo``)."""
+    extra = [f"trainer.out_dir={Path(out_dir) / 'run'}"]
+    recipe = Recipe.from_yaml(recipe_path, extra + list(overrides or []))
+    recipe.data.inputs = [str(f) for f in files]
+    recipe.resume = recipe.resume or resume
+    return pretrain(recipe)

@@ -1,0 +1,261 @@
+"""Pretraining recipes: typed dataclasses, serialized as YAML in ``recipes/`` (no interpolation, no registries).
+
+A recipe has four sections, ``data``, ``model``, ``optim`` and ``trainer``. ``Recipe.from_yaml(path, overrides)``
+reads one; overrides are ``"section.key=value"`` strings whose value is parsed as YAML (``optim.lr=1e-3``,
+``data.inputs=[a.fa,b.fa]``). A key that does not exist raises :class:`~bioLM.errors.ConfigError` naming the
+key and the valid ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from bioLM.errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    """Where the corpus comes from, how it is tokenized and how batches are drawn."""
+
+    inputs: list[str] = field(default_factory=list)
+    """FASTA/FASTQ files or directories of them (plain, gzip or bgzip). Empty: use ``dataset_dir`` as is."""
+    tokenizer: str = "char"
+    """Tokenizer kind (``char``, ``kmer``, ``bpe``) or a directory holding a saved tokenizer."""
+    alphabet: Literal["dna", "rna", "protein"] = "dna"
+    """Alphabet of the sequences (``protein`` for amino acids)."""
+    k: int = 6
+    """k-mer length (``kmer`` tokenizers)."""
+    stride: int | None = None
+    """k-mer stride (``None``: k, non-overlapping)."""
+    vocab_size: int = 4096
+    """Vocabulary size of a trained ``bpe`` tokenizer."""
+    dataset_dir: str | None = None
+    """Prepared token shards (default: ``<trainer.out_dir>/dataset``); prepared when missing or stale."""
+    val_fraction: float = 0.1
+    """Fraction of the bases held out for validation (whole records, or a contiguous region of one record)."""
+    window_bases: int = 1_000_000
+    """Long records are cut into windows of this many bases before tokenization."""
+    n_run_threshold: int = 100
+    """Runs of N at least this long split a sequence instead of being tokenized."""
+    soft_mask: bool = False
+    """Keep the soft-mask (lower-case bases) as a parallel array of the shards."""
+    soft_mask_weight: float = 1.0
+    """Loss weight of tokens on soft-masked (repeat) bases; 1.0 disables down-weighting."""
+    rc_augment: bool = False
+    """Reverse-complement half of the training windows on the fly (DNA, ``char`` tokenizer only)."""
+    micro_batch_size: int = 8
+    """Windows per micro-batch on each device."""
+    num_workers: int = 0
+    """DataLoader worker processes."""
+
+
+@dataclass
+class ModelConfig:
+    """The GPT: a preset from ``bioLM.model.presets`` plus field overrides."""
+
+    preset: str = "tiny"
+    """Preset name passed to ``config_from_preset``."""
+    context_length: int = 256
+    """Tokens per training window (the model's ``max_position_embeddings`` covers it)."""
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """``BioLMConfig`` fields to override on the preset (``hidden_size``, ``num_hidden_layers``, ...)."""
+
+
+@dataclass
+class OptimConfig:
+    """AdamW with linear warmup then cosine decay."""
+
+    lr: float = 1e-3
+    """Peak learning rate."""
+    min_lr_ratio: float = 0.1
+    """Final learning rate as a fraction of ``lr``."""
+    warmup_steps: int = 50
+    """Optimizer steps of linear warmup."""
+    weight_decay: float = 0.1
+    """Decoupled weight decay (not applied to norms, biases or embeddings)."""
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.95])
+    """AdamW betas."""
+    eps: float = 1e-8
+    """AdamW epsilon."""
+    grad_clip: float = 1.0
+    """Gradient norm clipping (0: off)."""
+
+
+@dataclass
+class TrainerConfig:
+    """Lightning Trainer settings, run folder, checkpoints and logging."""
+
+    out_dir: str = "runs/run"
+    """Run folder: dataset (by default), tokenizer, checkpoints, logs, learning curve and exported model."""
+    max_steps: int = 500
+    """Optimizer steps."""
+    accumulate_grad_batches: int = 1
+    """Micro-batches per optimizer step."""
+    precision: str = "bf16-mixed"
+    """Lightning precision (``bf16-mixed``, ``32-true``, ``16-mixed``)."""
+    accelerator: str = "auto"
+    """``cpu``, ``gpu``, ``auto``."""
+    devices: int | str = 1
+    """Devices per node."""
+    num_nodes: int = 1
+    """Nodes (multi-node through torchrun or SLURM)."""
+    strategy: str = "auto"
+    """``auto``, ``ddp``, ``fsdp``, ``ddp_spawn``."""
+    seed: int = 0
+    """Seed of the model initialization and of the data order."""
+    val_every: int = 100
+    """Validate every this many optimizer steps (and at the end)."""
+    val_max_windows: int | None = None
+    """Cap on validation windows (``None``: all validation tokens)."""
+    checkpoint_every: int = 100
+    """Save ``last.ckpt`` every this many optimizer steps (and at the end)."""
+    log_every: int = 10
+    """Log training metrics every this many optimizer steps."""
+    compile: bool = False
+    """``torch.compile`` the model."""
+    peak_tflops: float | None = None
+    """Peak TFLOP/s for MFU (``None``: measured with a quick matmul)."""
+    export: bool = True
+    """Export a Hugging Face model directory at the end of training."""
+    progress_bar: bool = True
+    """Show Lightning's progress bar."""
+
+
+@dataclass
+class Recipe:
+    """A whole pretraining run."""
+
+    name: str = "run"
+    """Name of the recipe (written into the model card)."""
+    data: DataConfig = field(default_factory=DataConfig)
+    """Corpus and batches."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    """Model preset."""
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    """Optimizer and schedule."""
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    """Trainer, checkpoints, logging."""
+    resume: bool = False
+    """Continue from ``<out_dir>/checkpoints/last.ckpt`` when it exists."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        """Build a recipe from nested dicts; unknown keys raise ConfigError."""
+        return _build(cls, data, "")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: list[str] | None = None) -> Recipe:
+        """Read a YAML recipe and apply ``section.key=value`` overrides."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"recipe {path} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"recipe {path} is not valid YAML: {error}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"recipe {path} must be a mapping of sections, got {type(data).__name__}")
+        data.setdefault("name", path.stem)
+        return cls.from_dict(apply_overrides(data, overrides or []))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (YAML/JSON serializable)."""
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        """The recipe as YAML text."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return a copy of ``data`` with ``"a.b=value"`` overrides applied (value parsed as YAML)."""
+    import copy
+
+    data = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like section.key=value, e.g. optim.lr=1e-3")
+        key, _, text = item.partition("=")
+        try:
+            value = yaml.safe_load(text) if text != "" else ""
+        except yaml.YAMLError:
+            value = text
+        parts = key.strip().split(".")
+        node = data
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {item!r}: {part!r} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"recipe section {prefix.rstrip('.') or 'root'!r} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    valid = [f.name for f in fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in valid:
+            raise ConfigError(f"unknown recipe key {prefix + str(key)!r}; valid keys"
+                              f"{' in ' + prefix.rstrip('.') if prefix else ''}: {', '.join(valid)}")
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            kwargs[key] = _build(hint, value or {}, f"{prefix}{key}.")
+        else:
+            kwargs[key] = _coerce(value, hint, prefix + key)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check/convert a scalar against its annotation (int -> float allowed, Literal checked)."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"recipe key {key!r} = {value!r} is not one of {list(args)}")
+        return value
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as error:
+                errors.append(str(error))
+        raise ConfigError(errors[0] if errors else f"recipe key {key!r}: bad value {value!r}")
+    if origin is list:
+        if not isinstance(value, list):
+            value = [value]
+        return list(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"recipe key {key!r} must be a mapping, got {value!r}")
+        return dict(value)
+    if hint is float and isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint is bool and isinstance(value, bool):
+        return value
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    if hint is Any:
+        return value
+    raise ConfigError(f"recipe key {key!r} must be {getattr(hint, '__name__', hint)}, got {value!r}")
