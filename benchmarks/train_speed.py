@@ -78,15 +78,18 @@ def llama_factory(shapes: Shapes) -> Callable[[], torch.nn.Module]:
 def measure_step_speed(model_factory: Callable[[], torch.nn.Module], *, batch_size: int, seq_len: int,
                        vocab_size: int, device: str = "cpu", dtype: torch.dtype = torch.bfloat16,
                        steps: int = 6, warmup: int = 2, fused_adamw: bool = False) -> dict:
-    """Median seconds and tokens/s of a training step (forward + backward + AdamW) under autocast(dtype)."""
+    """Median seconds and tokens/s of a training step (forward + backward + AdamW) under autocast(dtype).
+
+    Also the median process CPU seconds per step: on a shared machine, wall time / CPU time shows contention.
+    """
     torch.manual_seed(0)
     model = model_factory().to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, fused=fused_adamw or None)
     batch = torch.randint(5, vocab_size, (batch_size, seq_len), device=device)
-    times = []
+    times, cpu_times = [], []
     for step in range(warmup + steps):
         sync(device)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         with torch.autocast(torch.device(device).type, dtype=dtype):
             loss = model(input_ids=batch, labels=batch).loss
         loss.backward()
@@ -95,8 +98,10 @@ def measure_step_speed(model_factory: Callable[[], torch.nn.Module], *, batch_si
         sync(device)
         if step >= warmup:
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
     median = statistics.median(times)
     return {"step_s_median": median, "step_s_all": [round(t, 4) for t in times],
+            "process_cpu_s_median": statistics.median(cpu_times),
             "tokens_per_s": batch_size * seq_len / median, "final_loss": float(loss.detach()),
             "parameters": sum(p.numel() for p in model.parameters())}
 

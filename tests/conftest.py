@@ -22,3 +22,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Each test runs torch on one thread: the suite runs one pytest worker per core, and tiny models run
+    ~10x faster on one thread than with OpenMP threads spin-waiting on a shared core."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -27,6 +27,7 @@ COMMANDS = [
     "decompress",
     "bits",
     "score_variants", "score_mutations", "generate", "finetune",
+    "benchmark",
 ]
 
 

@@ -18,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True,
                         help="output VCF (.vcf.gz: bgzip + tabix index; .vcf: plain)")
     parser.add_argument("--tsv", type=Path, default=None, help="also write a flat table, one row per ALT")
-    parser.add_argument("--window", type=int, default=256, help="reference bases per window (default 256)")
+    parser.add_argument("--window", type=int, default=None,
+                        help="reference bases per window (default: min(256, model context - 17))")
     parser.add_argument("--strands", choices=["both", "+", "-"], default="both",
                         help="score the forward strand, the reverse complement, or both averaged (default)")
     parser.add_argument("--skip-ref-mismatch", action="store_true",

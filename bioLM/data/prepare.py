@@ -185,6 +185,11 @@ def _index(files: list[Path], read_kwargs: dict) -> tuple[np.ndarray, np.ndarray
     return np.frombuffer(file_index, np.int64), np.frombuffer(lengths, np.int64), counts
 
 
+def shard_dtype(vocab_size: int) -> np.dtype:
+    """uint16 when every id fits (vocabulary <= 65,536), else uint32."""
+    return np.dtype(np.uint16 if vocab_size <= 1 << 16 else np.uint32)
+
+
 def choose_validation(lengths: np.ndarray, val_fraction: float, seed: int) -> np.ndarray:
     """Boolean per record: held out for validation. A seeded shuffle takes records until about
     ``val_fraction`` of the bases; at least one record for validation and one for training when n >= 2.
@@ -279,7 +284,7 @@ def _build(files: list[Path], source_sha: list[str], tokenizer, tok: TokenizerIn
         raise InputFormatError("the inputs hold no records", path=files[0])
     held = choose_validation(lengths, config.val_fraction, config.seed)
     region_split = len(lengths) == 1 and config.val_fraction > 0
-    dtype = np.dtype(np.uint16 if tok.vocab_size <= 65536 else np.uint32)
+    dtype = shard_dtype(tok.vocab_size)
     writers = {s: _ShardWriter(root, s, dtype, config.shard_tokens, config.soft_mask) for s in ("train", "val")}
     bpt = bases_per_token(tokenizer)
     window = config.window_bases

@@ -59,7 +59,12 @@ def pad_items(X: np.ndarray | Sequence[np.ndarray], mask: np.ndarray | None = No
     else:
         if mask is not None:
             raise InputFormatError("mask is only for a 3-D array; a list of (L_i, d) arrays needs none")
-        widths = {np.shape(a)[1] for a in X}
+        shapes = [np.shape(a) for a in X]
+        flat = [i for i, shape in enumerate(shapes) if len(shape) != 2]
+        if flat:
+            raise InputFormatError(f"sequence {flat[0]} has embeddings of shape {shapes[flat[0]]}; "
+                                   "each sequence needs an (L_i, d) array")
+        widths = {shape[1] for shape in shapes}
         if len(widths) != 1:
             raise InputFormatError(f"sequences have embeddings of different widths {sorted(widths)}")
         width = widths.pop()

@@ -271,6 +271,8 @@ class FastxReader:
     def _record(self, name: str, comment: str | None, sequence: str, quality: str | None) -> Record:
         if "\r" in sequence:  # a CRLF blank line inside a record
             sequence = sequence.replace("\r", "")
+        if not name and comment:  # "> 6400": space after the marker; the id is the first word (as Biopython)
+            name, _, comment = comment.strip().partition(" ")
         if not name:
             raise self._error("record has an empty id (nothing after the header marker)", None)
         self._check_id(name)

@@ -12,6 +12,9 @@ from typing import Any
 
 from bioLM.errors import ConfigError
 from bioLM.model.config import BioLMConfig
+from bioLM.model.flops import flops_per_token
+
+__all__ = ["PRESETS", "config_from_preset", "flops_per_token"]
 
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {"n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 256},

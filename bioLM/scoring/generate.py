@@ -18,7 +18,14 @@ import numpy as np
 import torch
 
 from bioLM.errors import ConfigError
-from bioLM.scoring.likelihood import LikelihoodOptions, encode, load_model, log_likelihoods, model_context
+from bioLM.scoring.likelihood import (
+    LikelihoodOptions,
+    check_causal_tokenizer,
+    encode,
+    load_model,
+    log_likelihoods,
+    model_context,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +118,7 @@ def generate_sequences(model, tokenizer, options: GenerateOptions | None = None)
     """Generate ``options.n`` sequences (see :class:`GenerateOptions`). Raises AlphabetError for a prompt with
     characters outside the tokenizer's alphabet, ConfigError when prompt + max_length exceed the context."""
     options = options or GenerateOptions()
+    check_causal_tokenizer(tokenizer)
     prompt_ids = encode(tokenizer, [options.prompt], names=["prompt"])[0] if options.prompt else \
         np.zeros(0, dtype=np.int64)
     bos = tokenizer.bos_token_id

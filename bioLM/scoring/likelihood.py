@@ -80,6 +80,22 @@ def autocast(device: torch.device, bf16: bool):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+def check_causal_tokenizer(tokenizer) -> None:
+    """Raise ConfigError for overlapping k-mer tokenizers: each base sits in several tokens, so a sum of token
+    log-probabilities is not a sequence likelihood (and such models are not trained causally)."""
+    try:
+        from bioLM.tokenization import tokenizer_spec
+
+        spec = tokenizer_spec(tokenizer)
+    except (ImportError, ConfigError):  # not a bioLM tokenizer: a plain HF one is read as non-overlapping
+        return
+    if spec.overlapping:
+        raise ConfigError(f"the model's tokenizer reads overlapping k-mers (k={spec.k}, stride={spec.stride}): "
+                          "token log-probabilities count each base several times, so they give no sequence "
+                          "likelihood; score or generate with a model trained on char, BPE or non-overlapping "
+                          "k-mer tokens (stride = k)")
+
+
 def encode(tokenizer, sequences: Sequence[str], names: Sequence[str] | None = None) -> list[np.ndarray]:
     """Token ids of each sequence, no special tokens. Raises :class:`AlphabetError` when a character maps to
     ``<unk>`` (outside the tokenizer's alphabet), naming the sequence and the 0-based position."""
@@ -164,6 +180,7 @@ def log_likelihoods(model, tokenizer, sequences: Sequence[str], options: Likelih
     Returns ``(sums, counts)``, each of shape ``(len(sequences),)`` in input order. Raises
     :class:`AlphabetError` when a sequence holds a character outside the tokenizer's alphabet.
     """
+    check_causal_tokenizer(tokenizer)
     ids = encode(tokenizer, sequences, names)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     return score_ids(model, ids, bos_id=tokenizer.bos_token_id, pad_id=pad, options=options)

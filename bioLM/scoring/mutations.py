@@ -123,6 +123,8 @@ class MutationScoringResult:
 
 
 def _read_rows(path: Path, config: MutationScoringConfig) -> tuple[list[str], list[dict[str, str]]]:
+    if not path.is_file():
+        raise InputFormatError("mutations CSV not found", path=path)
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
         columns = list(reader.fieldnames or [])
@@ -197,10 +199,13 @@ def score_mutations(model_dir: str | Path, wild_type: str, mutations_csv: str | 
         raise ConfigError(f"{path} already has a column {config.score_column!r}; pick another --score-column")
     sequences = _parse_rows(rows, wild_type, path, config)
     model, tokenizer = load_model(model_dir, device=config.device)
-    distinct = list(dict.fromkeys([wild_type, *sequences]))
+    names: dict[str, str] = {wild_type: "wild type"}
+    for line, sequence in enumerate(sequences, start=2):
+        names.setdefault(sequence, f"{path.name} line {line}")
+    distinct = list(names)
     sums, _ = log_likelihoods(model, tokenizer, distinct,
                               LikelihoodOptions(max_tokens=config.max_tokens, bf16=config.bf16,
-                                                progress=config.progress))
+                                                progress=config.progress), names=[names[s] for s in distinct])
     ll = dict(zip(distinct, sums.tolist()))
     scores = [ll[s] - ll[wild_type] for s in sequences]
     result = MutationScoringResult(rows=len(rows), out=Path(out) if out else None, scores=scores)

@@ -24,6 +24,7 @@ import numpy as np
 
 from bioLM.alphabet import detect_alphabet, normalize
 from bioLM.errors import ConfigError, InputFormatError
+from bioLM.io import read_fastx
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,9 @@ def _normalized(sequences: list[str], alphabet: str, path: Path, lines: list[int
 
 
 def _read_gue_csv(path: Path) -> tuple[list[str], list[str], list[int]]:
+    if not path.is_file():
+        raise InputFormatError("GUE split file not found (a GUE task folder holds train.csv, dev.csv, test.csv)",
+                               path=path)
     sequences, labels, lines = [], [], []
     with open(path, newline="") as handle:
         reader = csv.reader(handle)
@@ -151,18 +155,10 @@ def stratified_split(labels: np.ndarray, fractions: tuple[float, float, float], 
 
 
 def _fasta_sequences(file: Path) -> list[str]:
-    """Sequences of a class FASTA. Uses pysam directly: ids are not needed here, and some published class
-    files have headers with no id (``> 6400``), which :func:`bioLM.io.read_fastx` rightly rejects."""
-    import pysam
-
-    raw = []
-    try:
-        with pysam.FastxFile(str(file)) as handle:
-            raw = [(entry.name or f"#{i + 1}", entry.sequence or "") for i, entry in enumerate(handle)]
-    except (OSError, ValueError) as error:
-        raise InputFormatError(f"cannot be read as FASTA ({error})", path=file) from error
-    alphabet = _alphabet_of([s for _, s in raw])
-    return [normalize(s, alphabet, path=str(file), record=name) for name, s in raw if s]
+    """Sequences of a class FASTA (ids may repeat across published class files; empty records are kept
+    out of the task, with the reader's warning)."""
+    records = read_fastx(file, allow_duplicate_ids=True)
+    return [record.sequence for record in records if record.sequence]
 
 
 def read_fasta_classes(path: str | Path, seed: int = 0, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
@@ -187,7 +183,10 @@ def read_fasta_classes(path: str | Path, seed: int = 0, fractions: tuple[float, 
 def read_scl(path: str | Path) -> Task:
     """An SCL2205-style folder: ``<name>.csv`` (entry,seq,scl) + ``splits.json`` (trn/evl/tst row indices)."""
     path = Path(path)
-    table = next(p for p in sorted(path.glob("*.csv")))
+    tables = sorted(path.glob("*.csv"))
+    if not tables or not (path / "splits.json").is_file():
+        raise InputFormatError("an SCL task folder needs a CSV (entry,seq,scl) and splits.json", path=path)
+    table = tables[0]
     sequences, labels = [], []
     with open(table, newline="") as handle:
         reader = csv.DictReader(handle)

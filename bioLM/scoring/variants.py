@@ -30,7 +30,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 
@@ -39,7 +39,14 @@ import pysam
 
 from bioLM.alphabet import reverse_complement
 from bioLM.errors import ConfigError, InputFormatError
-from bioLM.scoring.likelihood import LikelihoodOptions, encode, load_model, model_context, score_ids
+from bioLM.scoring.likelihood import (
+    LikelihoodOptions,
+    check_causal_tokenizer,
+    encode,
+    load_model,
+    model_context,
+    score_ids,
+)
 from bioLM.scoring.vcf import (
     WindowPair,
     check_vcf_file,
@@ -61,8 +68,10 @@ TSV_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "llr", "llr_fwd", "llr_rev", 
 class VariantScoringConfig:
     """Options of :func:`score_variants`."""
 
-    window: int = 256
-    """Reference bases per window, centred on the REF allele (REF and ALT windows span the same interval)."""
+    window: int | None = None
+    """Reference bases per window, centred on the REF allele (REF and ALT windows span the same interval).
+    None: ``min(256, context - 17)`` for a model of ``context`` tokens (room for <bos> and a 16-base insertion
+    with a per-base tokenizer)."""
     strands: Literal["both", "+", "-"] = "both"
     """Score the forward strand, the reverse complement, or both averaged (default)."""
     skip_ref_mismatch: bool = False
@@ -87,7 +96,7 @@ class VariantScoringConfig:
     def __post_init__(self) -> None:
         if self.strands not in ("both", "+", "-"):
             raise ConfigError(f"strands={self.strands!r} is not one of 'both', '+', '-'")
-        if self.window < 1:
+        if self.window is not None and self.window < 1:
             raise ConfigError(f"window={self.window} must be at least 1 base")
 
 
@@ -226,11 +235,14 @@ def _plan_chunk(chunk, plan: _Plan, genome, config: VariantScoringConfig) -> lis
         alleles = []
         contig = plan.contigs[record.contig]
         if index in plan.mismatched:
-            out.append([_Allele(index, a, None, "ref_mismatch") for a in range(len(record.alts or (None,)))])
+            out.append([_Allele(index, a, None, "ref_mismatch") for a in range(max(1, len(record.alts or ())))])
+            continue
+        if not record.alts:  # ALT '.': a monomorphic site, nothing to score (counted, no INFO written)
+            out.append([_Allele(index, 0, None, "no_alt")])
             continue
         ws, we = window_interval(record.start, len(record.ref), config.window, genome.lengths[contig])
         bases = genome.fetch(contig, ws, we)
-        for a, alt in enumerate(record.alts or (None,)):
+        for a, alt in enumerate(record.alts):
             reason = skip_reason(alt)
             pair = window_pair(bases, ws, record.start, record.ref, alt) if reason is None else None
             alleles.append(_Allele(index, a, pair, reason))
@@ -284,6 +296,10 @@ def _combined(allele: _Allele) -> float:
 
 def _vcf_line(record, alleles: list[_Allele], config: VariantScoringConfig) -> str:
     columns = str(record).rstrip("\n").split("\t")
+    if any(a.skip == "ref_mismatch" for a in alleles):
+        columns[6] = FILTER_REF_MISMATCH if columns[6] in (".", "PASS") else f"{columns[6]};{FILTER_REF_MISMATCH}"
+    if not record.alts:  # ALT '.': Number=A fields have no value to carry
+        return "\t".join(columns) + "\n"
     info = [] if columns[7] == "." else [x for x in columns[7].split(";") if not x.startswith("BIOLM_")]
     info.append("BIOLM_LLR=" + ",".join(_value(_combined(a)) for a in alleles))
     if config.strands == "both":
@@ -291,8 +307,6 @@ def _vcf_line(record, alleles: list[_Allele], config: VariantScoringConfig) -> s
         info.append("BIOLM_LLR_REV=" + ",".join(_value(a.llr[1] if a.skip is None else np.nan) for a in alleles))
     info.append("BIOLM_SKIP=" + ",".join(a.skip or "." for a in alleles))
     columns[7] = ";".join(info)
-    if any(a.skip == "ref_mismatch" for a in alleles):
-        columns[6] = FILTER_REF_MISMATCH if columns[6] in (".", "PASS") else f"{columns[6]};{FILTER_REF_MISMATCH}"
     return "\t".join(columns) + "\n"
 
 
@@ -372,6 +386,12 @@ def _count(summary: VariantScoringSummary, alleles: list[_Allele]) -> None:
             summary.skipped[allele.skip] = summary.skipped.get(allele.skip, 0) + 1
 
 
+def default_window(model) -> int:
+    """``min(256, context - 17)`` bases for a model of ``context`` tokens (256 when the config does not say)."""
+    context = model_context(model)
+    return 256 if context is None else max(1, min(256, context - 17))
+
+
 def score_variants(model_dir: str | Path, reference: str | Path, vcf: str | Path, out: str | Path,
                    config: VariantScoringConfig | None = None, **options) -> VariantScoringSummary:
     """Score every ALT allele of ``vcf`` against ``reference`` with the causal LM in ``model_dir``.
@@ -393,6 +413,9 @@ def score_variants(model_dir: str | Path, reference: str | Path, vcf: str | Path
     with Genome(reference) as genome:
         plan = _validate(vcf, genome, reference, config, contig_map)
         model, tokenizer = load_model(model_dir, device=config.device)
+        check_causal_tokenizer(tokenizer)
+        if config.window is None:
+            config = replace(config, window=default_window(model))
         summary = VariantScoringSummary(records=plan.records, ref_mismatch_records=len(plan.mismatched))
         writer = _Writer(out, Path(config.tsv) if config.tsv else None,
                          _output_header(plan.header, config, model_dir))

@@ -54,6 +54,8 @@ def count_header_lines(path: str | Path) -> int:
 def read_contig_map(path: str | Path) -> dict[str, str]:
     """Read a contig-name map: one ``vcf_name<whitespace>reference_name`` pair per line; '#' starts a comment."""
     path = Path(path)
+    if not path.is_file():
+        raise InputFormatError("contig map file not found (expected lines 'vcf_name reference_name')", path=path)
     mapping: dict[str, str] = {}
     with open(path) as handle:
         for number, line in enumerate(handle, start=1):

@@ -135,41 +135,48 @@ def build_trainer(recipe: Recipe, out_dir: Path, callbacks: list) -> L.Trainer:
         default_root_dir=out_dir)
 
 
-def pretrain(recipe: Recipe) -> Path:
-    """Train ``recipe`` end to end; returns the exported model directory (or last.ckpt with export off)."""
-    from bioLM.data.datamodule import BioLMDataModule
-    from bioLM.model import config_from_preset, flops_per_token, measure_matmul_peak
-    from bioLM.tokenization import bases_per_token, complement_table
+def build_module(recipe: Recipe, tokenizer, manifest) -> BioLMLightningModule:
+    """The LightningModule of ``recipe``: a fresh model from the preset, carrying what export needs."""
+    from bioLM.model import config_from_preset
+    from bioLM.tokenization import bases_per_token
 
     t = recipe.trainer
-    out_dir = Path(t.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out_dir / "checkpoints" / "last.ckpt"
-    resume = recipe.resume and ckpt_path.is_file()
-    if recipe.resume and not resume:
-        logger.warning("resume requested but %s does not exist: starting from scratch", ckpt_path)
-    tokenizer = resolve_tokenizer(recipe, out_dir)
-    dataset_dir, manifest = prepare_dataset(recipe, tokenizer, out_dir)
-    (out_dir / "recipe.yaml").write_text(recipe.to_yaml())
-    L.seed_everything(t.seed, workers=True, verbose=False)
     overrides = {"block_size": recipe.model.context_length, **recipe.model.overrides}
     config = config_from_preset(recipe.model.preset, len(tokenizer), **overrides)
     module = BioLMLightningModule(config.to_dict(), _optim_dict(recipe), t.max_steps,
                                   bases_per_token(tokenizer).tolist(), recipe.data.soft_mask_weight, t.compile)
     module.extras = {"recipe": recipe.to_dict(), "manifest": manifest.to_dict(),
                      "tokenizer_files": _tokenizer_files(tokenizer)}
-    seq_len = recipe.model.context_length
-    datamodule = BioLMDataModule(
-        dataset_dir, seq_len, recipe.data.micro_batch_size, t.max_steps * t.accumulate_grad_batches, seed=t.seed,
+    return module
+
+
+def build_datamodule(recipe: Recipe, tokenizer, dataset_dir: Path):
+    """Training windows drawn from (seed, step), validation over every validation token."""
+    from bioLM.data.datamodule import BioLMDataModule
+    from bioLM.tokenization import complement_table
+
+    t = recipe.trainer
+    return BioLMDataModule(
+        dataset_dir, recipe.model.context_length, recipe.data.micro_batch_size,
+        t.max_steps * t.accumulate_grad_batches, seed=t.seed,
         rc_table=complement_table(tokenizer) if recipe.data.rc_augment else None,
         num_workers=recipe.data.num_workers, val_max_windows=t.val_max_windows)
-    recorder = LossRecorder(out_dir / "losses.tsv")
-    monitor = ThroughputMonitor(0, flops_per_token(config, seq_len), None, t.log_every)
-    trainer = build_trainer(recipe, out_dir, [PeriodicCheckpoint(ckpt_path, t.checkpoint_every), RNGState(),
-                                              recorder, monitor])
+
+
+def _fit(recipe: Recipe, module: BioLMLightningModule, datamodule, out_dir: Path, ckpt_path: Path,
+         resume: bool) -> L.Trainer:
+    """Run Lightning's fit (resuming from ``ckpt_path``), the final validation and the final checkpoint."""
+    from bioLM.model import flops_per_token, measure_matmul_peak
+
+    t = recipe.trainer
+    seq_len = recipe.model.context_length
+    monitor = ThroughputMonitor(0, flops_per_token(module.model.config, seq_len), None, t.log_every)
+    callbacks = [PeriodicCheckpoint(ckpt_path, t.checkpoint_every), RNGState(),
+                 LossRecorder(out_dir / "losses.tsv"), monitor]
+    trainer = build_trainer(recipe, out_dir, callbacks)
     monitor.tokens_per_step = recipe.data.micro_batch_size * seq_len * t.accumulate_grad_batches * trainer.world_size
-    peak = t.peak_tflops * 1e12 if t.peak_tflops else _measured_peak(trainer, t.precision, measure_matmul_peak)
     module.tokens_per_step = monitor.tokens_per_step
+    peak = t.peak_tflops * 1e12 if t.peak_tflops else _measured_peak(trainer, t.precision, measure_matmul_peak)
     monitor.peak_flops = None if peak is None else peak * trainer.world_size
     if not resume and trainer.is_global_zero and (out_dir / "losses.tsv").exists():
         (out_dir / "losses.tsv").unlink()
@@ -182,6 +189,33 @@ def pretrain(recipe: Recipe) -> Path:
     if t.max_steps % t.val_every and trainer.global_step == t.max_steps:
         trainer.validate(module, datamodule=datamodule, verbose=False)
     trainer.save_checkpoint(ckpt_path)
+    return trainer
+
+
+def pretrain(recipe: Recipe) -> Path:
+    """Train ``recipe`` end to end; returns the exported model directory (or last.ckpt with export off)."""
+    t = recipe.trainer
+    out_dir = Path(t.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out_dir / "checkpoints" / "last.ckpt"
+    for stale in ckpt_path.parent.glob("*.tmp-*"):  # a save interrupted by a kill; last.ckpt is intact
+        stale.unlink(missing_ok=True)
+    resume = recipe.resume and ckpt_path.is_file()
+    if recipe.resume and not resume:
+        logger.warning("resume requested but %s does not exist: starting from scratch", ckpt_path)
+    if not recipe.data.inputs and recipe.data.demo_corpus and not recipe.data.dataset_dir:
+        from bioLM.synthetic import demo_corpus
+
+        corpus = out_dir / "demo_corpus.fa"
+        if not corpus.is_file():
+            demo_corpus(corpus)
+        recipe.data.inputs = [str(corpus)]
+    tokenizer = resolve_tokenizer(recipe, out_dir)
+    dataset_dir, manifest = prepare_dataset(recipe, tokenizer, out_dir)
+    (out_dir / "recipe.yaml").write_text(recipe.to_yaml())
+    L.seed_everything(t.seed, workers=True, verbose=False)
+    module = build_module(recipe, tokenizer, manifest)
+    trainer = _fit(recipe, module, build_datamodule(recipe, tokenizer, dataset_dir), out_dir, ckpt_path, resume)
     if not trainer.is_global_zero:
         return out_dir / "model"
     plot_learning_curve(out_dir)

@@ -25,6 +25,9 @@ class DataConfig:
 
     inputs: list[str] = field(default_factory=list)
     """FASTA/FASTQ files or directories of them (plain, gzip or bgzip). Empty: use ``dataset_dir`` as is."""
+    demo_corpus: bool = False
+    """With no ``inputs`` and no prepared dataset, train on ``bioLM.synthetic.demo_corpus`` (written to
+    ``<trainer.out_dir>/demo_corpus.fa``)."""
     tokenizer: str = "char"
     """Tokenizer kind (``char``, ``kmer``, ``bpe``) or a directory holding a saved tokenizer."""
     alphabet: Literal["dna", "rna", "protein"] = "dna"

@@ -155,3 +155,22 @@ def test_protein_corpus(tmp_path, rng) -> None:
     manifest = prepare_corpus([path], tokenizer, tmp_path / "ds", PrepareConfig(val_fraction=0.2))
     assert manifest.splits["train"].bases + manifest.splits["val"].bases == 400
     assert manifest.tokenizer.alphabet == "protein"
+
+
+def test_prepare_cli(tmp_path, rng, capsys) -> None:
+    from bioLM.cli import main
+
+    path, records = _records(tmp_path, rng)
+    assert main(["prepare", str(path), "--out", str(tmp_path / "ds"), "--tokenizer", "kmer", "-k", "3"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["train"]["bases"] + summary["val"]["bases"] == sum(len(s) for _, s in records)
+    assert load_manifest(tmp_path / "ds").tokenizer.k == 3
+    assert main(["prepare", str(tmp_path / "missing.fa"), "--out", str(tmp_path / "x")]) == 2
+    assert "input file does not exist" in capsys.readouterr().err
+
+
+def test_shard_dtype_follows_vocabulary_size() -> None:
+    from bioLM.data.prepare import shard_dtype
+
+    assert shard_dtype(4096) == np.uint16 and shard_dtype(65536) == np.uint16
+    assert shard_dtype(65537) == np.uint32

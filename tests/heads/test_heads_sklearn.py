@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import make_classification
+from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -76,3 +76,30 @@ def test_same_seed_same_model(task):
     c = AbstractiveSummarizer(max_epochs=10, random_state=3).fit(X)
     d = AbstractiveSummarizer(max_epochs=10, random_state=3).fit(X)
     np.testing.assert_array_equal(c.transform(X), d.transform(X))
+
+
+def test_pipeline_on_ragged_sequence_embeddings():
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2
+    # class 1 sequences hold one token with a large first coordinate
+    sequences = [rng.normal(size=(int(rng.integers(5, 12)), 4)) for _ in y]
+    for x, label in zip(sequences, y):
+        if label:
+            x[int(rng.integers(len(x))), 0] += 4.0
+    for head in (ExtractiveSummarizer(k=1, random_state=0), AbstractiveSummarizer(n_components=2,
+                                                                                random_state=0)):
+        pipe = Pipeline([("head", head), ("clf", LogisticRegression())]).fit(sequences, y)
+        assert pipe.score(sequences, y) >= 0.9, type(head).__name__
+    with pytest.raises(InputFormatError, match=r"sequence 1 has embeddings of shape \(4,\)"):
+        pipe.predict([sequences[0], np.zeros(4)])
+
+
+def test_regression_targets():
+    X, y = make_regression(n_samples=200, n_features=10, n_informative=3, noise=1.0, shuffle=False,
+                           random_state=0)
+    selector = ExtractiveSummarizer(k=3, max_epochs=60, random_state=0).fit(X, y)
+    assert selector.target_classes_ is None  # continuous y: trained with MSE
+    assert selector.loss_curve_[-1] < 0.5 * selector.loss_curve_[0]
+    assert selector.get_support()[:3].sum() >= 2
+    reducer = AbstractiveSummarizer(n_components=2, random_state=0).fit(X, y)
+    assert reducer.loss_curve_[-1] < 0.05  # MSE on the standardized target

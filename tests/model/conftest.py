@@ -14,15 +14,6 @@ def make_tiny_config(**overrides) -> BioLMConfig:
     return BioLMConfig(**{**fields, **overrides})
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run ~10x faster on one thread when the 2 cores are shared (OpenMP spin-waits)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture
 def tiny_config():
     """Factory: tiny_config(**overrides) -> BioLMConfig."""

@@ -119,3 +119,16 @@ def test_init_follows_gpt2(tiny_config):
     assert abs(layer.mlp.proj.weight.std().item() - 0.02 / math.sqrt(16)) < 0.001
     assert abs(model.lm_head.weight.std().item() - 0.02) < 0.002
     assert torch.equal(layer.attn_norm.weight, torch.ones(256))
+
+
+@torch.no_grad()
+def test_bf16_weights_forward_and_padded_generate(tiny_model, tokens):
+    reference = tiny_model(tokens).logits
+    model = tiny_model.to(torch.bfloat16)
+    logits = model(tokens).logits
+    assert logits.dtype == torch.bfloat16
+    torch.testing.assert_close(logits.float(), reference, rtol=0.05, atol=0.05)
+    mask = torch.tensor([[1] * 8, [0] * 3 + [1] * 5])
+    out = model.generate(tokens[:, :8], attention_mask=mask, max_new_tokens=3, do_sample=False,
+                         eos_token_id=None, pad_token_id=0)
+    assert out.shape == (2, 11)

@@ -46,7 +46,7 @@ def test_classification_learns_and_exports(tmp_path, random_dna_dir, rng):
     assert result.metrics["test"]["auroc"] > 0.9 and result.metrics["test"]["accuracy"] > 0.8
     saved = json.loads((tmp_path / "clf" / "metrics.json").read_text())
     assert saved["labels"] == ["at_rich", "gc_rich"] and saved["metrics"]["test"] == result.metrics["test"]
-    import bioLM.model  # noqa: F401  (registers the classes with the Auto classes)
+    import bioLM  # noqa: F401  (registers the classes with the Auto classes)
 
     reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "clf")
     assert reloaded.config.id2label == {0: "at_rich", 1: "gc_rich"}
@@ -67,7 +67,7 @@ def test_regression_frozen_backbone_stops_early(tmp_path, random_dna_dir, rng):
     backbone, _ = load_model(random_dna_dir, device="cpu")
     from transformers import AutoModelForSequenceClassification
 
-    import bioLM.model  # noqa: F401
+    import bioLM  # noqa: F401
 
     tuned = AutoModelForSequenceClassification.from_pretrained(tmp_path / "reg")
     before = dict(backbone.base_model.named_parameters())

@@ -52,3 +52,12 @@ def test_longer_than_context_is_an_error(random_dna_dir):
     model, tokenizer = load_model(random_dna_dir, device="cpu")
     with pytest.raises(ConfigError, match="context of 128"):
         log_likelihoods(model, tokenizer, ["A" * 200])
+
+
+def test_overlapping_kmer_tokenizer_is_refused(random_dna_dir):
+    tokenization = pytest.importorskip("bioLM.tokenization")
+    with pytest.warns(UserWarning):
+        tokenizer = tokenization.build_tokenizer("kmer", alphabet="dna", k=3, stride=1)
+    model, _ = load_model(random_dna_dir, device="cpu")
+    with pytest.raises(ConfigError, match="overlapping k-mers"):
+        log_likelihoods(model, tokenizer, ["ACGTACGT"])

@@ -92,3 +92,9 @@ def test_cli_reports_mutation_outside_sequence(tmp_path, random_protein_dir, cap
                  "--mutations", str(path), "--device", "cpu"])
     err = capsys.readouterr().err
     assert code == 2 and "position 500 is outside" in err and "Traceback" not in err
+
+
+def test_protein_on_a_dna_model_is_an_alphabet_error(tmp_path, random_dna_dir):
+    path = write_csv(tmp_path / "mut.csv", [("H5A", "1")])
+    with pytest.raises(AlphabetError, match=r"record 'wild type'.*'I' at position 2"):
+        score_mutations(random_dna_dir, WT, path, None, device="cpu")

@@ -61,19 +61,21 @@ def test_scores_known_differences(tmp_path, reference, repeat_model_dir):
     rows = [f"chr1 {ins} . {base(ins)} {base(ins)}A,<DEL> . . DP=3",
             f"chr1 {snv} rs1 {base(snv)} {other(base(snv))} . PASS .",
             f"chr1 {dele} . {(REPEAT * 20)[dele - 1:dele + 12]} {base(dele)},* . . .",
-            "chr2 150 . " + pysam.FastaFile(str(reference)).fetch("chr2", 149, 150) + " G,T . . ."]
+            "chr2 150 . " + pysam.FastaFile(str(reference)).fetch("chr2", 149, 150) + " G,T . . .",
+            "chr2 160 . " + pysam.FastaFile(str(reference)).fetch("chr2", 159, 160) + " . . . ."]
     vcf = write_vcf(tmp_path / "in.vcf", rows)
     summary = score_variants(repeat_model_dir, reference, vcf, tmp_path / "out.vcf.gz", window=WINDOW,
                              tsv=tmp_path / "out.tsv", progress=False, device="cpu")
-    assert (summary.records, summary.alleles, summary.skipped) == (4, 7, {"symbolic": 2})
+    assert (summary.records, summary.alleles, summary.skipped) == (5, 8, {"symbolic": 2, "no_alt": 1})
     assert summary.scored == 5 and summary.indexed
     assert Path(str(tmp_path / "out.vcf.gz") + ".tbi").is_file()
     with pysam.VariantFile(str(tmp_path / "out.vcf.gz")) as handle:
         assert "BIOLM_LLR" in handle.header.info and handle.header.info["BIOLM_LLR"].number == "A"
         records = list(handle)
-        assert [r.pos for r in records] == [ins, snv, dele, 150]
+        assert [r.pos for r in records] == [ins, snv, dele, 150, 160]
+        assert "BIOLM_LLR" not in records[-1].info  # ALT '.': nothing to score, record kept
         assert len(list(handle.fetch("chr1", 100, 130))) == 1  # the tabix index works
-    ins_rec, snv_rec, del_rec, chr2_rec = records
+    ins_rec, snv_rec, del_rec = records[:3]
     assert snv_rec.info["BIOLM_LLR"][0] < -3  # breaking the repeat costs nats on both strands
     assert snv_rec.info["BIOLM_LLR_FWD"][0] < -3 and snv_rec.info["BIOLM_LLR_REV"][0] < -3
     assert ins_rec.info["BIOLM_LLR"][0] < -3 and ins_rec.info["BIOLM_LLR"][1] is None
@@ -92,7 +94,7 @@ def test_scores_known_differences(tmp_path, reference, repeat_model_dir):
     assert snv_rec.info["BIOLM_LLR"][0] == pytest.approx((sums[1] - sums[0] + sums[3] - sums[2]) / 2, abs=1e-3)
     table = (tmp_path / "out.tsv").read_text().splitlines()
     assert table[0].split("\t")[:6] == ["chrom", "pos", "id", "ref", "alt", "llr"]
-    assert len(table) == 1 + 7 and table[2].split("\t")[-1] == "symbolic"
+    assert len(table) == 1 + 8 and table[2].split("\t")[-1] == "symbolic"
     assert table[3].split("\t")[:2] == ["chr1", str(snv)] and float(table[3].split("\t")[5]) < -3
 
 
@@ -181,3 +183,31 @@ def test_cli_score_variants(tmp_path, reference, random_dna_dir, capsys):
                  str(bad), "--out", str(tmp_path / "b.vcf.gz")])
     err = capsys.readouterr().err
     assert code == 2 and "--contig-map" in err and "Traceback" not in err
+
+
+def test_windows_longer_than_context_are_counted_skips(tmp_path, reference, random_dna_dir):
+    vcf = write_vcf(tmp_path / "in.vcf", [f"chr1 100 . {base(100)} {other(base(100))} . . .",
+                                          f"chr2 50 . {pysam.FastaFile(str(reference)).fetch('chr2', 49, 50)} T . . ."])
+    summary = score_variants(random_dna_dir, reference, vcf, tmp_path / "o.vcf.gz", window=200, progress=False,
+                             device="cpu")
+    assert summary.skipped == {"too_long": 2} and summary.scored == 0
+    summary = score_variants(random_dna_dir, reference, vcf, tmp_path / "o.vcf.gz", progress=False, device="cpu")
+    assert summary.scored == 2  # default window: min(256, context 128 - 17) = 111 bases
+    with pysam.VariantFile(str(tmp_path / "o.vcf.gz")) as handle:
+        assert "111 bp window" in handle.header.info["BIOLM_LLR"].description
+
+
+def test_non_overlapping_kmer_model(tmp_path, reference):
+    tokenization = pytest.importorskip("bioLM.tokenization")
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    tokenizer = tokenization.build_tokenizer("kmer", alphabet="dna", k=3)
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=64, n_embd=16, n_layer=1, n_head=2))
+    model.save_pretrained(tmp_path / "kmer")
+    tokenizer.save_pretrained(tmp_path / "kmer")
+    vcf = write_vcf(tmp_path / "in.vcf", [f"chr1 100 . {base(100)} {other(base(100))},{base(100)}TT . . ."])
+    summary = score_variants(tmp_path / "kmer", reference, vcf, tmp_path / "o.vcf.gz", window=90, progress=False,
+                             device="cpu")
+    assert summary.scored == 2  # 90 bases = 30 tokens: k-mer windows fit where 90 char tokens would not
+    with pysam.VariantFile(str(tmp_path / "o.vcf.gz")) as handle:
+        assert all(np.isfinite(v) for v in next(iter(handle)).info["BIOLM_LLR"])

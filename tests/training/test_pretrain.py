@@ -50,8 +50,9 @@ def test_run_folder_has_logs_curve_checkpoint_and_model(run: Path) -> None:
 
 
 def test_exported_model_loads_with_auto_classes_and_reproduces_val_bits_per_base(run: Path) -> None:
-    import bioLM.model  # noqa: F401  (registers the biolm model type)
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import bioLM.model  # noqa: F401  (registers the biolm model type)
 
     model = AutoModelForCausalLM.from_pretrained(run / "model").eval()
     tokenizer = AutoTokenizer.from_pretrained(run / "model")
@@ -115,7 +116,11 @@ def test_dataset_of_another_tokenizer_fails_before_training(tmp_path: Path, corp
     assert not (tmp_path / "second" / "checkpoints").exists()
 
 
-def test_missing_dataset_without_inputs_is_a_config_error(tmp_path: Path, corpus: Path) -> None:
-    overrides = tiny_overrides(corpus, tmp_path / "o", 1, **{"data.inputs": "[]"})
+def test_no_inputs_uses_the_demo_corpus_or_is_a_config_error(tmp_path: Path, corpus: Path) -> None:
+    overrides = tiny_overrides(corpus, tmp_path / "o", 1, **{"data.inputs": "[]", "data.demo_corpus": "false"})
     with pytest.raises(ConfigError, match="data.inputs is empty"):
         pretrain(Recipe.from_yaml(TINY_RECIPE, overrides))
+    overrides = tiny_overrides(corpus, tmp_path / "demo", 1, **{"data.inputs": "[]", "trainer.export": "false"})
+    pretrain(Recipe.from_yaml(TINY_RECIPE, overrides))  # dna-char-tiny has data.demo_corpus: true
+    manifest = load_checkpoint(tmp_path / "demo" / "checkpoints" / "last.ckpt")["biolm"]["manifest"]
+    assert manifest["sources"][0]["path"].endswith("demo_corpus.fa") and manifest["sources"][0]["records"] == 8

@@ -51,7 +51,7 @@ def test_bad_keys_and_values_are_config_errors(override: str, message: str) -> N
 def test_unknown_key_in_yaml_file(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text("data:\n  tokeniser: char\n")
-    with pytest.raises(ConfigError, match="unknown recipe key 'data.tokeniser'; valid keys in data: inputs, tokenizer"):
+    with pytest.raises(ConfigError, match="unknown recipe key 'data.tokeniser'; valid keys in data: inputs, demo_corpus, tokenizer"):
         Recipe.from_yaml(path)
 
 
@@ -65,3 +65,11 @@ def test_every_field_has_a_docstring() -> None:
         for name in cls.__dataclass_fields__:
             line = next(i for i, text in enumerate(source.splitlines()) if text.strip().startswith(f"{name}:"))
             assert source.splitlines()[line + 1].strip().startswith('"""'), f"{cls.__name__}.{name}"
+
+
+def test_pretrain_cli_reports_unknown_key_without_traceback(capsys) -> None:
+    from bioLM.cli import main
+
+    assert main(["pretrain", str(REPO_ROOT / "recipes" / "dna-char-tiny.yaml"), "optim.lrr=1"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown recipe key 'optim.lrr'" in err and "Traceback" not in err

@@ -1,0 +1,217 @@
+"""``run_benchmark(suite, data_dir, out_dir)``: model (exported or pretrained first) -> every task, evaluator,
+baseline and seed -> ``results.json``, ``report.md`` and PNG plots in ``out_dir``."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bioLM.benchmark import metrics as M
+from bioLM.benchmark.baselines import run_baseline
+from bioLM.benchmark.evaluators import TaskEmbeddings, run_evaluator
+from bioLM.benchmark.suite import Suite, TaskSpec
+from bioLM.benchmark.tasks import find_leakage, prepare_task
+from bioLM.errors import ConfigError, InputFormatError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelUnderTest:
+    """The model directory, and the pretraining run that made it (when the suite ran one)."""
+
+    path: Path | None
+    pretraining: dict | None = None
+
+
+@dataclass
+class BenchmarkResult:
+    """Everything measured; ``results`` is what results.json holds, ``predictions`` feed the plots."""
+
+    results: dict
+    predictions: dict[str, dict] = field(default_factory=dict)
+    out_dir: Path = Path(".")
+
+
+def prepare_model(suite: Suite, data_dir: Path, out_dir: Path) -> ModelUnderTest:
+    """The exported model of ``suite.model.path``, or run ``suite.model.recipe`` on its inputs first."""
+    spec = suite.model
+    if spec.path:
+        path = suite.resolve(spec.path)
+        if not path.is_dir():
+            raise ConfigError(f"model directory {path} does not exist (suite model.path={spec.path!r})")
+        return ModelUnderTest(path)
+    if not spec.recipe:
+        return ModelUnderTest(None)
+    from bioLM.training import Recipe, pretrain
+    from bioLM.training.plots import read_metric_logs
+
+    run_dir = out_dir / "pretrain"
+    recipe = Recipe.from_yaml(suite.resolve(spec.recipe), [*spec.overrides, f"trainer.out_dir={run_dir}",
+                                                           "trainer.progress_bar=false"])
+    inputs = [data_dir / name for name in spec.inputs]
+    missing = [str(p) for p in inputs if not p.exists()]
+    if missing:
+        raise ConfigError(f"pretraining input(s) {missing} do not exist; check --data-dir and model.inputs")
+    recipe.data.inputs = [str(p) for p in inputs]
+    start = time.perf_counter()
+    model_dir = pretrain(recipe)
+    logged = read_metric_logs(run_dir)
+    last = {k: v[max(v)] for k, v in logged.items() if v and k in ("val_bits_per_base", "train_bits_per_base",
+                                                                    "tokens_seen", "val_loss")}
+    return ModelUnderTest(Path(model_dir), {
+        "recipe": recipe.to_dict(), "run_dir": str(run_dir), "wall_s": time.perf_counter() - start,
+        "final": last, "learning_curve": {k: {str(s): v for s, v in sorted(logged.get(k, {}).items())}
+                                          for k in ("train_bits_per_base", "val_bits_per_base", "tokens_seen")}})
+
+
+def _metric_block(y: np.ndarray, predictions: list[np.ndarray], metric_names: list[str], n_boot: int) -> dict:
+    return {name: M.summarize(M.CLASSIFICATION[name], y, predictions, n_boot).as_dict() for name in metric_names}
+
+
+def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: ModelUnderTest) -> tuple[dict, dict]:
+    """Every evaluator and baseline on one task, every seed; (result dict, seed-0 probabilities per method)."""
+    task = prepare_task(data_dir / spec.path, spec.format, spec.split_seed, spec.max_train, spec.max_test)
+    if task.kind != "classification":
+        raise InputFormatError(f"task {spec.name!r} has non-integer labels; benchmark classification tasks "
+                               "need class labels", path=data_dir / spec.path)
+    train, test = task.splits["train"], task.splits["test"]
+    leakage = find_leakage(train.sequences, test.sequences)
+    keep = leakage.keep_mask()
+    names = ["auroc", "mcc", "accuracy"] + (["macro_accuracy"] if task.num_labels > 2 else [])
+    embeddings = None
+    if suite.evaluators and model.path is not None:
+        from bioLM.embedding import load
+
+        net, tokenizer = load(model.path)
+        embeddings = TaskEmbeddings(net, tokenizer, train.sequences, test.sequences, suite.embed_max_tokens)
+    methods = [(n, "evaluator") for n in suite.evaluators] + [
+        (n, "baseline") for n in suite.baselines if n != "aa-composition" or task.alphabet == "protein"]
+    rows, seed0 = [], {}
+    for name, role in methods:
+        start, probabilities = time.perf_counter(), []
+        for seed in suite.seeds:
+            if role == "evaluator":
+                p = run_evaluator(name, embeddings, task, model.path, suite.budget, seed)
+            else:
+                p = run_baseline(name, train.sequences, train.labels, test.sequences, task.alphabet,
+                                 suite.budget, seed)
+            probabilities.append(np.asarray(p, dtype=np.float64))
+        wall = time.perf_counter() - start
+        seed0[name] = probabilities[0]
+        row = {"method": name, "role": role, "wall_s": wall,
+               "metrics": _metric_block(test.labels, probabilities, names, suite.bootstrap)}
+        if leakage.n_duplicates:
+            row["dedup_metrics"] = _metric_block(test.labels[keep], [p[keep] for p in probabilities], names,
+                                                 suite.bootstrap)
+        logger.info("%s / %s: %s", spec.name, name,
+                    {k: round(v["value"], 4) for k, v in row["metrics"].items() if v["value"] is not None})
+        rows.append(row)
+    result = {"name": spec.name, "type": "classification", "path": str(spec.path), "primary_metric": "mcc",
+              "classes": task.label_names, "alphabet": task.alphabet,
+              "sizes": {s: len(task.splits[s]) for s in task.splits}, "leakage": leakage.as_dict(), "rows": rows}
+    return result, {"y": test.labels, "probabilities": seed0}
+
+
+def _fitness(path: Path, column: str) -> np.ndarray:
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if column not in (reader.fieldnames or []):
+            raise InputFormatError(f"no column {column!r}; columns: {reader.fieldnames}", path=path, line=1)
+        return np.asarray([float(r[column]) if r[column] not in ("", "NA", "nan") else np.nan for r in reader])
+
+
+def mutations_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: ModelUnderTest, out_dir: Path) -> dict:
+    """Zero-shot mutation scores (LL mutant - LL wild type) against measured fitness: Spearman with CI."""
+    from bioLM.scoring.mutations import read_wild_type, score_mutations
+
+    csv_path = data_dir / spec.path
+    wild_type = read_wild_type(data_dir / spec.wild_type)
+    start = time.perf_counter()
+    scored = score_mutations(model.path, wild_type, csv_path, out_dir / f"{spec.name}.scores.csv",
+                             mutation_column=spec.mutation_column, progress=False)
+    fitness = _fitness(csv_path, spec.fitness_column)
+    scores = np.asarray(scored.scores)
+    ok = np.isfinite(fitness)
+    estimate = M.summarize(M.spearman, fitness[ok], [scores[ok]], suite.bootstrap)
+    return {"name": spec.name, "type": "mutations", "path": str(spec.path), "primary_metric": "spearman",
+            "sizes": {"variants": int(ok.sum())},
+            "rows": [{"method": "zero-shot log-likelihood ratio", "role": "evaluator",
+                      "wall_s": time.perf_counter() - start, "metrics": {"spearman": estimate.as_dict()}}]}
+
+
+def compression_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: ModelUnderTest) -> dict:
+    """Bits per base/residue of each file against gzip / bzip2 / xz."""
+    from bioLM.benchmark.compression import file_bits_with_ci
+
+    files = []
+    for name in spec.files:
+        path = data_dir / name
+        if not path.exists():
+            raise ConfigError(f"compression file {path} does not exist; check --data-dir and the task's 'files'")
+        start = time.perf_counter()
+        entry = file_bits_with_ci(model.path, path, spec.max_letters, suite.bootstrap, suite.seeds[0])
+        entry["name"], entry["wall_s"] = name, time.perf_counter() - start
+        files.append(entry)
+    return {"name": spec.name, "type": "compression", "primary_metric": "bits_per_letter", "files": files}
+
+
+def environment() -> dict:
+    """Versions and hardware for results.json."""
+    import os
+    import platform
+
+    import sklearn
+    import transformers
+
+    import bioLM
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"versions": {"bioLM": bioLM.__version__, "python": platform.python_version(), "torch": torch.__version__,
+                         "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,
+                         "numpy": np.__version__},
+            "hardware": {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+                         "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
+                         "platform": platform.platform()}}
+
+
+def run_benchmark(suite: Suite, data_dir: str | Path, out_dir: str | Path) -> BenchmarkResult:
+    """Run ``suite`` on the data under ``data_dir``; write results.json, report.md and plots to ``out_dir``."""
+    from bioLM.benchmark.plots import write_plots
+    from bioLM.benchmark.report import write_report
+
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    if not data_dir.is_dir():
+        raise ConfigError(f"--data-dir {data_dir} is not a directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if suite.threads:
+        torch.set_num_threads(suite.threads)
+    started, start = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
+    model = prepare_model(suite, data_dir, out_dir)
+    tasks, predictions = [], {}
+    for spec in suite.tasks:
+        task_start = time.perf_counter()
+        if spec.type == "classification":
+            result, predictions[spec.name] = classification_task(suite, spec, data_dir, model)
+        elif spec.type == "mutations":
+            result = mutations_task(suite, spec, data_dir, model, out_dir)
+        else:
+            result = compression_task(suite, spec, data_dir, model)
+        result["wall_s"] = time.perf_counter() - task_start
+        tasks.append(result)
+    results = {"suite": suite.to_dict(), "data_dir": str(data_dir), "started_utc": started,
+               "model": {"path": str(model.path) if model.path else None, "pretraining": model.pretraining},
+               "seeds": list(suite.seeds), "bootstrap": suite.bootstrap, **environment(), "tasks": tasks,
+               "published": [p.__dict__ for p in suite.published]}
+    results["wall_s"] = time.perf_counter() - start
+    outcome = BenchmarkResult(results, predictions, out_dir)
+    results["plots"] = [str(p.relative_to(out_dir)) for p in write_plots(outcome)]
+    write_report(outcome)
+    return outcome

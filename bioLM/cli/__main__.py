@@ -1,0 +1,5 @@
+import sys
+
+from bioLM.cli import main
+
+sys.exit(main())
