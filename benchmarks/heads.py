@@ -31,6 +31,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.feature_selection import SelectKBest, f_classif, mutual_info_classif
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, matthews_corrcoef
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
@@ -104,19 +105,20 @@ def reduction_benchmark(quick: bool) -> dict:
 # ---- real task: GUE prom_core_all ------------------------------------------------------------------
 def token_embeddings(sequences: Sequence[str], model_dir: str | Path
                      ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """TODO(lead): per-token embeddings of ``sequences`` from a pretrained bioLM model.
+    """Per-token last-layer embeddings of ``sequences`` from an exported bioLM model, with token offsets.
 
-    Must return (embeddings, offsets): ``embeddings[i]`` ``(L_i, d)`` for the tokens of sequence ``i``
-    (special tokens dropped), ``offsets[i]`` ``(L_i, 2)`` their 0-based half-open base spans. Likely
-    wiring (unverified, no model exists yet)::
-
-        model, tokenizer = bioLM.embedding.load(model_dir)
-        embeddings = next(iter(bioLM.embedding.embed(sequences, model, tokenizer, layers=(-1,),
-                                                     pooling="per-token").values()))
-        offsets = [np.array(tokenizer(s, add_special_tokens=False, return_offsets_mapping=True)
-                            ["offset_mapping"]) for s in sequences]   # check len(e) == len(o)
+    Returns (embeddings, offsets): ``embeddings[i]`` ``(L_i, d)`` for the tokens of sequence ``i`` (``<bos>``
+    dropped), ``offsets[i]`` ``(L_i, 2)`` their 0-based half-open base spans.
     """
-    raise NotImplementedError("token_embeddings is not wired to bioLM.embedding yet")
+    from bioLM.embedding import embed, load
+    from bioLM.tokenization import token_offsets
+
+    model, tokenizer = load(model_dir)
+    embeddings = embed(list(sequences), model, tokenizer, layers=(-1,), pooling="per-token")[-1]
+    offsets = [token_offsets(tokenizer, s) for s in sequences]
+    for e, o in zip(embeddings, offsets):
+        assert len(e) == len(o), "one offset per token"
+    return [np.asarray(e, dtype=np.float32) for e in embeddings], offsets
 
 
 def read_gue(split: str, limit: int | None) -> tuple[list[str], np.ndarray]:
@@ -132,11 +134,8 @@ def gue_benchmark(quick: bool, model_dir: str | None) -> dict:
     n_train, n_test = (500, 300) if quick else (5000, 2000)
     train_seqs, y_train = read_gue("train", n_train)
     test_seqs, y_test = read_gue("test", n_test)
-    try:
-        X_train, _ = token_embeddings(train_seqs, model_dir)
-        X_test, test_offsets = token_embeddings(test_seqs, model_dir)
-    except NotImplementedError as error:
-        return {"status": "skipped", "reason": str(error)}
+    X_train, _ = token_embeddings(train_seqs, model_dir)
+    X_test, test_offsets = token_embeddings(test_seqs, model_dir)
     mean_lr = LogisticRegression(max_iter=1000).fit([x.mean(0) for x in X_train], y_train)
     extractive = make_pipeline(ExtractiveSummarizer(k=4, random_state=0), LogisticRegression(max_iter=1000))
     abstractive = make_pipeline(AbstractiveSummarizer(n_components=16, random_state=0),
@@ -145,10 +144,11 @@ def gue_benchmark(quick: bool, model_dir: str | None) -> dict:
     abstractive.fit(X_train, y_train)
     selected = extractive[0].selected_items(X_test, offsets=test_offsets, sequences=test_seqs)
     table = Counter(item.text for items, label in zip(selected, y_test) if label == 1 for item in items)
-    return {"status": "ok", "n_train": len(y_train), "n_test": len(y_test),
-            "accuracy": {"mean_pool_lr": mean_lr.score([x.mean(0) for x in X_test], y_test),
-                         "extractive_lr": extractive.score(X_test, y_test),
-                         "abstractive_lr": abstractive.score(X_test, y_test)},
+    predictions = {"mean_pool_lr": mean_lr.predict([x.mean(0) for x in X_test]),
+                   "extractive_lr": extractive.predict(X_test), "abstractive_lr": abstractive.predict(X_test)}
+    return {"status": "ok", "model": str(model_dir), "n_train": len(y_train), "n_test": len(y_test),
+            "accuracy": {name: float(accuracy_score(y_test, p)) for name, p in predictions.items()},
+            "mcc": {name: float(matthews_corrcoef(y_test, p)) for name, p in predictions.items()},
             "motif_table": table.most_common(20)}
 
 

@@ -10,6 +10,8 @@ MFU = tokens/s * flops_per_token / measured bf16 matmul peak (``bioLM.model.flop
     python benchmarks/train_speed.py --quick         # tiny shapes, a few steps: checks the script works
     python benchmarks/train_speed.py --device cuda   # the `base` preset on a GPU
     python benchmarks/train_speed.py --no-compile    # skip the torch.compile'd bioLM run (compiling takes minutes)
+    python benchmarks/train_speed.py --threads 1     # one thread (step and peak); CPU-time figures stay fair
+                                                     # on a shared machine
 
 A "quality" section (bits per base on E. coli against gzip/bzip2/xz) is added by the training work.
 """
@@ -23,7 +25,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
@@ -75,35 +77,76 @@ def llama_factory(shapes: Shapes) -> Callable[[], torch.nn.Module]:
     return make
 
 
+@dataclass
+class StepRunner:
+    """One model, its AdamW and a fixed batch; ``step()`` times one training step under autocast(dtype)."""
+
+    name: str
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    batch: torch.Tensor
+    device: str
+    dtype: torch.dtype
+    wall_s: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)
+    loss: float = float("nan")
+    warmup_wall_s: float = 0.0
+
+    @classmethod
+    def build(cls, name: str, model_factory: Callable[[], torch.nn.Module], *, batch_size: int, seq_len: int,
+              vocab_size: int, device: str, dtype: torch.dtype, fused_adamw: bool) -> StepRunner:
+        torch.manual_seed(0)
+        model = model_factory().to(device).train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, fused=fused_adamw or None)
+        batch = torch.randint(5, vocab_size, (batch_size, seq_len), device=device)
+        return cls(name, model, optimizer, batch, device, dtype)
+
+    def step(self, record: bool = True) -> None:
+        """Forward + backward + AdamW step; appends wall and process CPU seconds when ``record``."""
+        sync(self.device)
+        start, cpu_start = time.perf_counter(), time.process_time()
+        with torch.autocast(torch.device(self.device).type, dtype=self.dtype):
+            loss = self.model(input_ids=self.batch, labels=self.batch).loss
+        loss.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        sync(self.device)
+        if record:
+            self.wall_s.append(time.perf_counter() - start)
+            self.cpu_s.append(time.process_time() - cpu_start)
+        self.loss = float(loss.detach())
+
+    def summary(self, threads: int) -> dict:
+        """Median step seconds; tokens/s by wall clock and by CPU time (process CPU seconds / threads)."""
+        tokens = self.batch.numel()
+        wall, cpu = statistics.median(self.wall_s), statistics.median(self.cpu_s)
+        return {"step_s_median": wall, "step_s_all": [round(t, 4) for t in self.wall_s],
+                "process_cpu_s_median": cpu, "tokens_per_s": tokens / wall,
+                "tokens_per_cpu_s": tokens * threads / cpu, "final_loss": self.loss,
+                "parameters": sum(p.numel() for p in self.model.parameters())}
+
+
+def run_interleaved(runners: list[StepRunner], steps: int, warmup: int) -> None:
+    """Warm each runner up (compiles), then time the runners' steps round-robin, so that a change of machine
+    load hits every model alike."""
+    for runner in runners:
+        start = time.perf_counter()
+        for _ in range(warmup):
+            runner.step(record=False)
+        runner.warmup_wall_s = time.perf_counter() - start
+    for _ in range(steps):
+        for runner in runners:
+            runner.step()
+
+
 def measure_step_speed(model_factory: Callable[[], torch.nn.Module], *, batch_size: int, seq_len: int,
                        vocab_size: int, device: str = "cpu", dtype: torch.dtype = torch.bfloat16,
                        steps: int = 6, warmup: int = 2, fused_adamw: bool = False) -> dict:
-    """Median seconds and tokens/s of a training step (forward + backward + AdamW) under autocast(dtype).
-
-    Also the median process CPU seconds per step: on a shared machine, wall time / CPU time shows contention.
-    """
-    torch.manual_seed(0)
-    model = model_factory().to(device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, fused=fused_adamw or None)
-    batch = torch.randint(5, vocab_size, (batch_size, seq_len), device=device)
-    times, cpu_times = [], []
-    for step in range(warmup + steps):
-        sync(device)
-        start, cpu_start = time.perf_counter(), time.process_time()
-        with torch.autocast(torch.device(device).type, dtype=dtype):
-            loss = model(input_ids=batch, labels=batch).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        sync(device)
-        if step >= warmup:
-            times.append(time.perf_counter() - start)
-            cpu_times.append(time.process_time() - cpu_start)
-    median = statistics.median(times)
-    return {"step_s_median": median, "step_s_all": [round(t, 4) for t in times],
-            "process_cpu_s_median": statistics.median(cpu_times),
-            "tokens_per_s": batch_size * seq_len / median, "final_loss": float(loss.detach()),
-            "parameters": sum(p.numel() for p in model.parameters())}
+    """Median seconds and tokens/s of a training step (forward + backward + AdamW) under autocast(dtype)."""
+    runner = StepRunner.build("model", model_factory, batch_size=batch_size, seq_len=seq_len,
+                              vocab_size=vocab_size, device=device, dtype=dtype, fused_adamw=fused_adamw)
+    run_interleaved([runner], steps, warmup)
+    return runner.summary(torch.get_num_threads())
 
 
 def sync(device: str) -> None:
@@ -111,42 +154,65 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def cpu_clock() -> float:
+    """Process CPU seconds divided by the thread count (= wall seconds when every thread computes)."""
+    return time.process_time() / torch.get_num_threads()
+
+
 def speed_section(shapes: Shapes, device: str, steps: int, warmup: int, with_compile: bool) -> dict:
-    """bioLM vs Llama tokens/s on the same shapes, and bioLM's MFU against the measured matmul peak."""
+    """bioLM (eager, compiled) vs Llama tokens/s on the same shapes, timed interleaved, and bioLM's MFU
+    against the bf16 matmul peak measured with the same thread count (best of before and after the steps)."""
+    threads = torch.get_num_threads()
+    peak_size = 2048 if device == "cpu" else 8192
+    peaks = [measure_matmul_peak(torch.bfloat16, device, size=peak_size)]
+    cpu_peaks = [measure_matmul_peak(torch.bfloat16, device, size=peak_size, timer=cpu_clock)] \
+        if device == "cpu" else []
     common = {"batch_size": shapes.batch_size, "seq_len": shapes.block_size, "vocab_size": shapes.vocab_size,
-              "device": device, "steps": steps, "warmup": warmup}
-    runs = {
-        "biolm": measure_step_speed(biolm_factory(shapes), fused_adamw=True, **common),
-        "hf_llama": measure_step_speed(llama_factory(shapes), fused_adamw=False, **common),
-    }
+              "device": device, "dtype": torch.bfloat16}
+    runners = [StepRunner.build("hf_llama", llama_factory(shapes), fused_adamw=False, **common),
+               StepRunner.build("biolm", biolm_factory(shapes), fused_adamw=True, **common)]
     if with_compile:
-        start = time.perf_counter()
-        runs["biolm_compiled"] = measure_step_speed(biolm_factory(shapes, compile_model=True), fused_adamw=True,
-                                                    **common)
-        runs["biolm_compiled"]["wall_s_including_compile"] = time.perf_counter() - start
+        runners.append(StepRunner.build("biolm_compiled", biolm_factory(shapes, compile_model=True),
+                                        fused_adamw=True, **common))
+    run_interleaved(runners, steps, warmup)
+    peaks.append(measure_matmul_peak(torch.bfloat16, device, size=peak_size))
+    if device == "cpu":
+        cpu_peaks.append(measure_matmul_peak(torch.bfloat16, device, size=peak_size, timer=cpu_clock))
+    runs = {runner.name: runner.summary(threads) for runner in runners}
+    if with_compile:
+        runs["biolm_compiled"]["warmup_wall_s_including_compile"] = runners[-1].warmup_wall_s
         runs["biolm_compiled"]["final_loss_diff_vs_eager"] = abs(runs["biolm_compiled"]["final_loss"]
                                                                  - runs["biolm"]["final_loss"])
-    config = biolm_factory(shapes)().config
+    config = runners[1].model.config
     flops = flops_per_token(config, shapes.block_size)
-    peak = measure_matmul_peak(torch.bfloat16, device, size=2048 if device == "cpu" else 8192)
+    peak, cpu_peak = max(peaks), max(cpu_peaks, default=float("nan"))
     for run in runs.values():
         run["mfu"] = run["tokens_per_s"] * flops / peak
+        run["mfu_cpu_time"] = run["tokens_per_cpu_s"] * flops / cpu_peak
     best = max((k for k in runs if k.startswith("biolm")), key=lambda k: runs[k]["tokens_per_s"])
+    hf = runs["hf_llama"]
     return {
-        "shapes": asdict(shapes), "flops_per_token": flops, "bf16_matmul_peak_flops": peak,
-        "runs": runs, "best_biolm": best,
-        "speedup_vs_hf_llama": runs[best]["tokens_per_s"] / runs["hf_llama"]["tokens_per_s"],
-        "mfu": runs[best]["mfu"],
+        "shapes": asdict(shapes), "threads": threads, "flops_per_token": flops,
+        "bf16_matmul_peak_flops": peak, "bf16_matmul_peak_flops_all": peaks,
+        "bf16_matmul_peak_flops_cpu_time": cpu_peak, "runs": runs, "best_biolm": best,
+        "hf_llama_tokens_per_s": hf["tokens_per_s"], "biolm_eager_tokens_per_s": runs["biolm"]["tokens_per_s"],
+        "biolm_best_tokens_per_s": runs[best]["tokens_per_s"],
+        "speedup_vs_hf_llama": runs[best]["tokens_per_s"] / hf["tokens_per_s"],
+        "speedup_vs_hf_llama_cpu_time": runs[best]["tokens_per_cpu_s"] / hf["tokens_per_cpu_s"],
+        "mfu": runs[best]["mfu"], "mfu_cpu_time": runs[best]["mfu_cpu_time"],
         "targets": {"speedup_vs_hf_llama": 1.5, "mfu": 0.35},
-        "notes": "bioLM: fused QKV and gate/up, SDPA, fused AdamW; HF: LlamaForCausalLM (sdpa), default "
-                 "AdamW (foreach), same bf16 autocast loop. MFU counts 6N + 12*L*C*T FLOPs per token.",
+        "notes": "Steps of the models are timed round-robin after warm-up. bioLM: fused QKV and gate/up, SDPA, "
+                 "fused AdamW; compiled = compile_blocks (blocks, CPU causal-attention backward, loss). HF: "
+                 "LlamaForCausalLM (sdpa), default AdamW (foreach), same bf16 autocast loop. MFU counts "
+                 "6N + 12*L*C*T FLOPs per token; *_cpu_time figures use process CPU seconds / threads for both "
+                 "the steps and the peak (robust to other processes on a shared machine).",
     }
 
 
 def machine_info(device: str) -> dict:
     info = {"platform": platform.platform(), "processor": platform.processor(), "torch": torch.__version__,
             "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-            "load_average_1min": os.getloadavg()[0]}
+            "load_average_1_5_15min": list(os.getloadavg())}
     if device == "cuda":
         info["gpu"] = torch.cuda.get_device_name()
     return info
@@ -157,9 +223,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--quick", action="store_true", help="tiny shapes, few steps (checks the script)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per model (default 8; quick 3)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="also time bioLM with torch.compile'd blocks (default: on, off with --quick)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     with_compile = (not args.quick) if args.compile is None else args.compile
     shapes = QUICK if args.quick else (GPU if args.device == "cuda" else Shapes())
     steps = args.steps or (3 if args.quick else 8)
@@ -169,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     # Section 1: training step speed and MFU (bioLM vs transformers' Llama).
     result["speed"] = speed_section(shapes, args.device, steps, warmup, with_compile)
     # Section 2 (training work): quality, bits per base against gzip / bzip2 / xz.
-    result["machine"]["load_average_1min_after"] = os.getloadavg()[0]
+    result["machine"]["load_average_1_5_15min_after"] = list(os.getloadavg())
     print(json.dumps(result, indent=2))
 
 

@@ -74,25 +74,31 @@ class SmallCNN(nn.Module):
 
 
 def cnn(train: list[str], y_train: np.ndarray, test: list[str], alphabet: str, budget: Budget,
-        seed: int = 0) -> np.ndarray:
-    """Train :class:`SmallCNN` for ``budget.epochs`` epochs (AdamW) and return test probabilities."""
+        seed: int = 0, max_length: int = 1024) -> np.ndarray:
+    """Train :class:`SmallCNN` for ``budget.epochs`` epochs (AdamW) and return test probabilities.
+
+    Batches are one-hot encoded on the fly (memory ~ one batch); sequences longer than ``max_length`` are
+    cut to their first ``max_length`` letters; a batch is padded to its longest sequence."""
     torch.manual_seed(seed)
-    length = min(max(len(s) for s in train + test), 4096)
-    x_train, x_test = one_hot(train, alphabet, length), one_hot(test, alphabet, length)
+
+    def encode(sequences: list[str]) -> torch.Tensor:  # padded to the batch's longest (at most max_length)
+        return one_hot(sequences, alphabet, min(max(len(s) for s in sequences), max_length))
+
     y = torch.as_tensor(y_train, dtype=torch.long)
-    model = SmallCNN(x_train.shape[1], int(y_train.max()) + 1)
+    model = SmallCNN(len(ALPHABETS[alphabet].canonical), int(y_train.max()) + 1)
     optimizer = torch.optim.AdamW(model.parameters(), lr=budget.learning_rate, weight_decay=0.01)
     generator = torch.Generator().manual_seed(seed)
     model.train()
     for _ in range(budget.epochs):
         for index in torch.randperm(len(y), generator=generator).split(budget.batch_size):
             optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(x_train[index]), y[index])
+            batch = encode([train[i] for i in index.tolist()])
+            loss = nn.functional.cross_entropy(model(batch), y[index])
             loss.backward()
             optimizer.step()
     model.eval()
     with torch.inference_mode():
-        logits = torch.cat([model(x_test[i:i + 256]) for i in range(0, len(x_test), 256)])
+        logits = torch.cat([model(encode(test[i:i + 256])) for i in range(0, len(test), 256)])
     return torch.softmax(logits, dim=1).numpy()
 
 

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from bioLM.alphabet import detect_alphabet
 from bioLM.benchmark.metrics import ratio_ci
@@ -76,7 +77,8 @@ def file_bits_with_ci(model_dir: Path, path: Path, max_letters: int | None, n_bo
     """Bits per base/residue of one FASTA file with its CI and the classic compressors on the same letters."""
     records = read_prefix(path, max_letters)
     protein = _is_protein(path)
-    bits, letters, raw = (protein_units if protein else dna_units)(model_dir, records)
+    with torch.inference_mode():
+        bits, letters, raw = (protein_units if protein else dna_units)(model_dir, records)
     value, low, high = ratio_ci(np.asarray(bits), np.asarray(letters), n_boot, seed)
     unit = "residue" if protein else "base"
     return {"file": str(path), "unit": unit, "records": len(records), "letters": int(sum(letters)),

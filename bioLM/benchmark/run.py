@@ -50,8 +50,9 @@ def prepare_model(suite: Suite, data_dir: Path, out_dir: Path) -> ModelUnderTest
         return ModelUnderTest(path)
     if not spec.recipe:
         return ModelUnderTest(None)
-    from bioLM.training import Recipe, pretrain
+    from bioLM.training import Recipe
     from bioLM.training.plots import read_metric_logs
+    from bioLM.training.pretraining import pretrain
 
     run_dir = out_dir / "pretrain"
     recipe = Recipe.from_yaml(suite.resolve(spec.recipe), [*spec.overrides, f"trainer.out_dir={run_dir}",
@@ -191,8 +192,20 @@ def run_benchmark(suite: Suite, data_dir: str | Path, out_dir: str | Path) -> Be
     if not data_dir.is_dir():
         raise ConfigError(f"--data-dir {data_dir} is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
+    threads = torch.get_num_threads()
     if suite.threads:
         torch.set_num_threads(suite.threads)
+    try:
+        outcome = _run(suite, data_dir, out_dir)
+    finally:
+        torch.set_num_threads(threads)
+    results = outcome.results
+    results["plots"] = [str(p.relative_to(out_dir)) for p in write_plots(outcome)]
+    write_report(outcome)
+    return outcome
+
+
+def _run(suite: Suite, data_dir: Path, out_dir: Path) -> BenchmarkResult:
     started, start = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
     model = prepare_model(suite, data_dir, out_dir)
     tasks, predictions = [], {}
@@ -211,7 +224,4 @@ def run_benchmark(suite: Suite, data_dir: str | Path, out_dir: str | Path) -> Be
                "seeds": list(suite.seeds), "bootstrap": suite.bootstrap, **environment(), "tasks": tasks,
                "published": [p.__dict__ for p in suite.published]}
     results["wall_s"] = time.perf_counter() - start
-    outcome = BenchmarkResult(results, predictions, out_dir)
-    results["plots"] = [str(p.relative_to(out_dir)) for p in write_plots(outcome)]
-    write_report(outcome)
-    return outcome
+    return BenchmarkResult(results, predictions, out_dir)

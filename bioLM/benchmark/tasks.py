@@ -22,7 +22,7 @@ from bioLM.scoring.tasks import (
     SPLITS,
     Task,
     TaskSplit,
-    _fasta_sequences,
+    class_fasta_sequences,
     load_task,
     stratified_split,
 )
@@ -45,7 +45,7 @@ def _class_entries(split_dir: Path) -> list[tuple[str, Path]]:
 
 def _class_sequences(entry: Path) -> list[str]:
     if not entry.is_dir():
-        return _fasta_sequences(entry)
+        return class_fasta_sequences(entry)
     files = sorted(entry.glob("*.txt"))
     if not files:
         raise InputFormatError("class folder holds no *.txt sequence files", path=entry)

@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from bioLM.io.info import file_info
     from bioLM.synthetic import demo_corpus
-    from bioLM.training.pretrain import pretrain_from_files
+    from bioLM.training.pretraining import pretrain_from_files
 
     args.out.mkdir(parents=True, exist_ok=True)
     files = list(args.fasta) or [demo_corpus(args.out / "demo_corpus.fa")]

@@ -18,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--vocab-size", type=int, default=4096, help="BPE vocabulary size (kind bpe)")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="fraction of bases held out")
     parser.add_argument("--seed", type=int, default=0, help="seed of the train/validation split")
+    parser.add_argument("--split-by", default="auto", choices=["auto", "record", "region"],
+                        help="hold out whole records, or the tail of every record (default auto: records "
+                             "when there are two or more)")
     parser.add_argument("--window-bases", type=int, default=1_000_000, help="tokenize long records in windows")
     parser.add_argument("--n-run", type=int, default=100, help="N runs at least this long split sequences")
     parser.add_argument("--soft-mask", action="store_true", help="keep the soft-mask as a parallel array")
@@ -34,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
         files = [str(p) for p in expand_inputs(args.inputs)] if args.tokenizer == "bpe" else None
         tokenizer = build_tokenizer(args.tokenizer, alphabet=args.alphabet, k=args.k,
                                     vocab_size=args.vocab_size, files=files)
-    config = PrepareConfig(val_fraction=args.val_fraction, seed=args.seed, window_bases=args.window_bases,
+    config = PrepareConfig(val_fraction=args.val_fraction, seed=args.seed, split_by=args.split_by,
+                           window_bases=args.window_bases,
                            n_run_threshold=args.n_run, soft_mask=args.soft_mask, alphabet=args.alphabet)
     manifest = prepare_corpus(args.inputs, tokenizer, args.out, config)
     summary = {split: {"tokens": info.tokens, "bases": info.bases, "records": info.records}

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bioLM.training.pretrain import pretrain
+    from bioLM.training.pretraining import pretrain
     from bioLM.training.recipe import Recipe
 
     recipe = Recipe.from_yaml(args.recipe, args.overrides)

@@ -76,6 +76,7 @@ def _window_bits(coding: CodingModel, windows: list[torch.Tensor], offsets: list
     return bits, model_bits
 
 
+@torch.inference_mode()
 def lane_bits(coding: CodingModel, symbols: np.ndarray) -> tuple[float, float]:
     """(coding-alphabet bits, full-softmax bits) of one lane of symbols, with the compressor's contexts."""
     ids = coding.alphabet.ids[symbols]

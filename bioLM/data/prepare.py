@@ -3,8 +3,9 @@
 Streams records one at a time (memory holds one record), splits them at long runs of N, cuts long pieces into
 windows, tokenizes each window with ``encode_sequence`` and appends the ids to the shard of its split, with
 ``<eos>`` between records and between pieces separated by an N run. Train/validation: whole records chosen
-by a seeded shuffle (about ``val_fraction`` of the bases), or the last ``val_fraction`` of the bases when the
-corpus is a single record, so the same bases never appear in both.
+by a seeded shuffle (about ``val_fraction`` of the bases), or the last ``val_fraction`` of the bases of a
+record when the corpus is a single record (or ``split_by="region"``), so the same bases never appear in both.
+A first pass over the inputs indexes record lengths (for the split and the progress bar).
 
 Atomicity: everything is written into a temporary sibling directory that replaces ``out_dir`` only when
 complete, and the manifest is written last; re-running with the same inputs, tokenizer and config is a no-op.
@@ -52,6 +53,9 @@ class PrepareConfig:
     """Fraction of bases held out for validation."""
     seed: int = 0
     """Seed of the train/validation choice."""
+    split_by: str = "auto"
+    """``record`` (whole records held out), ``region`` (the last ``val_fraction`` of every record) or
+    ``auto`` (record when there are two or more records, else region)."""
     window_bases: int = 1_000_000
     """Pieces longer than this are tokenized in windows of this many bases (rounded down to a multiple of k)."""
     n_run_threshold: int = 100
@@ -220,6 +224,8 @@ def prepare_corpus(inputs: Sequence[str | Path], tokenizer, out_dir: str | Path,
     config = config or PrepareConfig()
     if not 0 <= config.val_fraction < 1:
         raise ConfigError(f"val_fraction={config.val_fraction} must be in [0, 1)")
+    if config.split_by not in ("auto", "record", "region"):
+        raise ConfigError(f"split_by={config.split_by!r} is not one of ['auto', 'record', 'region']")
     if isinstance(tokenizer, (str, Path)):
         tokenizer = load_tokenizer(tokenizer)
     out_dir = Path(out_dir)
@@ -282,8 +288,10 @@ def _build(files: list[Path], source_sha: list[str], tokenizer, tok: TokenizerIn
     file_index, lengths, counts = _index(files, read_kwargs)
     if len(lengths) == 0:
         raise InputFormatError("the inputs hold no records", path=files[0])
-    held = choose_validation(lengths, config.val_fraction, config.seed)
-    region_split = len(lengths) == 1 and config.val_fraction > 0
+    region_split = config.val_fraction > 0 and (config.split_by == "region" or
+                                                (config.split_by == "auto" and len(lengths) == 1))
+    held = np.zeros(len(lengths), bool) if region_split else choose_validation(lengths, config.val_fraction,
+                                                                                 config.seed)
     dtype = shard_dtype(tok.vocab_size)
     writers = {s: _ShardWriter(root, s, dtype, config.shard_tokens, config.soft_mask) for s in ("train", "val")}
     bpt = bases_per_token(tokenizer)

@@ -11,7 +11,7 @@ stays ``-1``; ``"all"`` gives keys ``0..n_layers``, 0 being the embedding layer'
 * ``per-token``: a list of ``N`` arrays ``(T_i, H)``, ``T_i`` the number of tokens of sequence ``i``
   (``<bos>`` excluded);
 * ``per-base``: a list of ``N`` arrays ``(L_i, H)``, ``L_i = len(sequence_i)``; each base gets the state of
-  the token that covers it (tokenizer offsets).
+  the token that covers it (tokenizer offsets; the mean of the covering tokens for overlapping k-mers).
 
 Sequences longer than the context are windowed only when ``window_overlap`` is given (see
 :mod:`bioLM.embedding.windows`); otherwise they raise an error that says so. With
@@ -31,9 +31,10 @@ from tqdm.auto import tqdm
 from bioLM.alphabet import reverse_complement
 from bioLM.embedding.batching import collate, token_budget_batches
 from bioLM.embedding.loading import hidden_states_model, model_context
-from bioLM.embedding.pooling import VECTOR_POOLINGS, check_pooling, pool, pool_tokens, tokens_to_bases
+from bioLM.embedding.pooling import VECTOR_POOLINGS, check_pooling, pool, pool_tokens
 from bioLM.embedding.windows import WindowAggregator, WindowMean, window_starts
 from bioLM.errors import ConfigError, InputFormatError
+from bioLM.tokenization import tokens_to_bases
 
 LayerSpec = Sequence[int] | str
 

@@ -1,4 +1,4 @@
-"""Pooling of per-token hidden states into one vector per sequence, and per-token -> per-base mapping.
+"""Pooling of per-token hidden states into one vector per sequence.
 
 Conventions: ``hidden`` is ``(B, T, H)``; ``content`` is a boolean ``(B, T)`` mask that is True at the tokens of
 the sequence itself (not padding, not ``<bos>``). Pooled results are ``(B, H)``.
@@ -68,24 +68,3 @@ def pool_tokens(tokens: np.ndarray, pooling: str, bos: np.ndarray | None = None)
     if pooling == "first":
         return bos if bos is not None else tokens[0]
     raise ConfigError(f"pooling={pooling!r} does not reduce to one vector; use one of {list(VECTOR_POOLINGS)}")
-
-
-def tokens_to_bases(tokens: np.ndarray, offsets: np.ndarray, length: int) -> np.ndarray:
-    """Map per-token states ``(T, H)`` to per-base states ``(length, H)``.
-
-    ``offsets`` ``(T, 2)`` holds each token's 0-based half-open span ``[start, end)`` in the sequence. Each base
-    gets the state of the token that covers it; where tokens overlap (k-mers with stride < k) the later token
-    wins, since in a causal model it has seen the base and more context. Bases covered by no token (should
-    not happen with bioLM tokenizers) are zero.
-    """
-    out = np.zeros((length, tokens.shape[1]), dtype=tokens.dtype)
-    offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
-    if len(offsets) != len(tokens):
-        raise ValueError(f"{len(offsets)} offsets for {len(tokens)} tokens")
-    starts, ends = offsets[:, 0], offsets[:, 1]
-    if len(starts) and np.all(ends - starts == 1) and np.all(np.diff(starts) > 0):
-        out[starts] = tokens  # one base per token (char tokenizers): vectorized
-        return out
-    for i in range(len(tokens)):
-        out[starts[i]:ends[i]] = tokens[i]
-    return out

@@ -90,6 +90,55 @@ def build_attention_mask(attention_mask: torch.Tensor | None, past: int, t: int,
     return mask, False
 
 
+def _causal_attention_backward(grad: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                               out: torch.Tensor, lse: torch.Tensor, scale: float,
+                               chunk: int = 128) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Causal attention gradients from saved (B, H, T, D) q, k, v, out and logsumexp (B, H, T), float32.
+
+    Recomputes the probabilities in query chunks of ``chunk`` rows that only see keys up to the chunk's end
+    (the causal half is skipped); matmuls run in the inputs' dtype (bf16 on AMX), softmax algebra in float32.
+    Written as plain tensor code so that ``torch.compile`` fuses the elementwise work (CPU: ~1.5x faster
+    than the flash-attention backward kernel at T=512, D=64).
+    """
+    T = q.shape[2]
+    delta = (grad.float() * out.float()).sum(-1, keepdim=True)  # (B, H, T, 1)
+    dq_chunks, dk, dv = [], None, None
+    for start in range(0, T, chunk):
+        end = min(start + chunk, T)
+        qs, gs, ks, vs = q[:, :, start:end], grad[:, :, start:end], k[:, :, :end], v[:, :, :end]
+        scores = torch.matmul(qs, ks.transpose(-1, -2)).float() * scale  # (B, H, c, end)
+        rows = torch.arange(start, end, device=q.device)[:, None]
+        cols = torch.arange(end, device=q.device)[None, :]
+        p = torch.where(cols <= rows, torch.exp(scores - lse[:, :, start:end, None]), 0.0)  # (B, H, c, end)
+        dv_part = torch.matmul(p.to(v.dtype).transpose(-1, -2), gs).float()  # (B, H, end, D)
+        dp = torch.matmul(gs, vs.transpose(-1, -2)).float()  # (B, H, c, end)
+        ds = (p * (dp - delta[:, :, start:end]) * scale).to(q.dtype)
+        dq_chunks.append(torch.matmul(ds, ks))  # (B, H, c, D)
+        dk_part = torch.matmul(ds.transpose(-1, -2), qs).float()  # (B, H, end, D)
+        dk_part, dv_part = F.pad(dk_part, (0, 0, 0, T - end)), F.pad(dv_part, (0, 0, 0, T - end))
+        dk = dk_part if dk is None else dk + dk_part
+        dv = dv_part if dv is None else dv + dv_part
+    return torch.cat(dq_chunks, 2), dk.to(k.dtype), dv.to(v.dtype)
+
+
+class _CPUCausalAttention(torch.autograd.Function):
+    """Causal SDPA on CPU: the flash-attention forward kernel, and :func:`_causal_attention_backward`."""
+
+    @staticmethod
+    def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        scale = q.shape[-1] ** -0.5
+        out, lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, k, v, 0.0, True,
+                                                                               scale=scale)[:2]
+        ctx.save_for_backward(q, k, v, out, lse)
+        ctx.scale = scale
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        q, k, v, out, lse = ctx.saved_tensors
+        return _causal_attention_backward(grad.contiguous(), q, k, v, out, lse, ctx.scale)
+
+
 class BioLMAttention(nn.Module):
     """Multi-head causal self-attention with fused QKV, RoPE and SDPA."""
 
@@ -102,6 +151,8 @@ class BioLMAttention(nn.Module):
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.proj.is_residual_projection = True
+        # Set by compile_blocks: use _CPUCausalAttention for CPU training steps (its backward needs compiling).
+        self.compiled_cpu_backward = False
 
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], mask: torch.Tensor | None,
                 is_causal: bool, past_key_values: Cache | None = None) -> torch.Tensor:
@@ -111,10 +162,19 @@ class BioLMAttention(nn.Module):
         q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         if past_key_values is not None:
             k, v = past_key_values.update(k, v, self.layer_idx)  # (B, H, S, D)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal,
-                                           dropout_p=self.dropout if self.training else 0.0)  # (B, H, T, D)
+        if self._use_cpu_causal(q, mask, is_causal, past_key_values):
+            y = _CPUCausalAttention.apply(q, k, v)  # (B, H, T, D)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal,
+                                               dropout_p=self.dropout if self.training else 0.0)  # (B, H, T, D)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
         return self.proj(y)
+
+    def _use_cpu_causal(self, q: torch.Tensor, mask: torch.Tensor | None, is_causal: bool,
+                        past_key_values: Cache | None) -> bool:
+        return (self.compiled_cpu_backward and q.device.type == "cpu" and q.requires_grad and mask is None
+                and is_causal and past_key_values is None and (self.dropout == 0.0 or not self.training)
+                and q.dtype == torch.bfloat16)
 
 
 class BioLMMLP(nn.Module):
@@ -258,6 +318,9 @@ class BioLMForCausalLM(BioLMPreTrainedModel, GenerationMixin):
     """BioLMModel + lm_head; returns CausalLMOutputWithPast, works with ``generate()`` and its KV cache."""
 
     _tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}
+    # Set by compile_blocks to a torch.compile'd causal_lm_loss (fuses the float cast and log-softmax: ~3x
+    # faster on CPU for a (4096, 4096) logits matrix).
+    compiled_loss = None
 
     def __init__(self, config: BioLMConfig) -> None:
         super().__init__(config)
@@ -289,7 +352,8 @@ class BioLMForCausalLM(BioLMPreTrainedModel, GenerationMixin):
         if logits_to_keep:
             hidden = hidden[:, -logits_to_keep:]
         logits = self.lm_head(hidden)  # (B, T, V)
-        loss = None if labels is None else causal_lm_loss(logits, labels, num_items_in_batch)
+        loss_fn = self.compiled_loss or causal_lm_loss
+        loss = None if labels is None else loss_fn(logits, labels, num_items_in_batch)
         result = CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=out.past_key_values,
                                         hidden_states=out.hidden_states)
         return result if return_dict is not False else result.to_tuple()
@@ -365,8 +429,16 @@ class BioLMForSequenceClassification(BioLMPreTrainedModel):
 
 def compile_blocks(model: BioLMPreTrainedModel, **compile_kwargs) -> BioLMPreTrainedModel:
     """Compile each transformer block in place with ``torch.compile`` (regional compilation: fast to compile,
-    state-dict keys unchanged, so ``save_pretrained`` still works). Returns the same model."""
+    state-dict keys unchanged, so ``save_pretrained`` still works). Returns the same model.
+
+    Also switches on the CPU causal-attention path (flash forward + a chunked backward that compiles ~1.5x
+    faster than the flash backward kernel; used only for unpadded, cache-free bf16 training steps) and, for
+    BioLMForCausalLM, compiles the ``labels=`` loss. ``compile_kwargs`` go to ``torch.compile``.
+    """
+    if isinstance(model, BioLMForCausalLM):
+        model.compiled_loss = torch.compile(causal_lm_loss, **compile_kwargs)
     base = model if isinstance(model, BioLMModel) else model.model
     for layer in base.layers:
+        layer.attn.compiled_cpu_backward = True
         layer.compile(**compile_kwargs)
     return model

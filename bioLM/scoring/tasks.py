@@ -154,7 +154,7 @@ def stratified_split(labels: np.ndarray, fractions: tuple[float, float, float], 
     return {s: np.sort(np.concatenate(p)) for s, p in parts.items()}
 
 
-def _fasta_sequences(file: Path) -> list[str]:
+def class_fasta_sequences(file: Path) -> list[str]:
     """Sequences of a class FASTA (ids may repeat across published class files; empty records are kept
     out of the task, with the reader's warning)."""
     records = read_fastx(file, allow_duplicate_ids=True)
@@ -169,7 +169,7 @@ def read_fasta_classes(path: str | Path, seed: int = 0, fractions: tuple[float, 
     names = [p.name[:-len(next(s for s in FASTA_SUFFIXES if p.name.endswith(s)))] for p in files]
     sequences, labels = [], []
     for label, file in enumerate(files):
-        records = _fasta_sequences(file)
+        records = class_fasta_sequences(file)
         if not records:
             raise InputFormatError("no sequences: every class file needs at least one record", path=file)
         sequences += records

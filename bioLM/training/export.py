@@ -37,7 +37,7 @@ def export_checkpoint(ckpt: str | Path, out_dir: str | Path) -> Path:
     """Write the model of checkpoint ``ckpt`` as a Hugging Face directory ``out_dir``; returns ``out_dir``.
 
     ``AutoModelForCausalLM.from_pretrained(out_dir)`` and ``AutoTokenizer.from_pretrained(out_dir)`` load it
-    after ``import bioLM.model``.
+    after ``import bioLM``.
     """
     from bioLM.model import BioLMConfig, BioLMForCausalLM
 
@@ -85,7 +85,7 @@ def model_card(extras: dict[str, Any], step: int | None) -> str:
         f"- Corpus: {splits.get('train', {}).get('bases', 0):,} training bases, "
         f"{splits.get('val', {}).get('bases', 0):,} validation bases from "
         f"{len(manifest.get('sources', []))} file(s)", "",
-        "```python", "import bioLM.model  # registers the 'biolm' model type",
+        "```python", "import bioLM  # registers the 'biolm' model type",
         "from transformers import AutoModelForCausalLM, AutoTokenizer",
         "model = AutoModelForCausalLM.from_pretrained(PATH)", "tokenizer = AutoTokenizer.from_pretrained(PATH)",
         "```", "", "## Recipe", "", "```yaml", yaml.safe_dump(recipe, sort_keys=False).rstrip(), "```", "",

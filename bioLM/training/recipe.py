@@ -42,6 +42,9 @@ class DataConfig:
     """Prepared token shards (default: ``<trainer.out_dir>/dataset``); prepared when missing or stale."""
     val_fraction: float = 0.1
     """Fraction of the bases held out for validation (whole records, or a contiguous region of one record)."""
+    split_by: Literal["auto", "record", "region"] = "auto"
+    """Validation: whole records (``record``), the tail of every record (``region``), or ``auto`` (record
+    when the corpus has two or more records)."""
     window_bases: int = 1_000_000
     """Long records are cut into windows of this many bases before tokenization."""
     n_run_threshold: int = 100

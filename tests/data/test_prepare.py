@@ -174,3 +174,12 @@ def test_shard_dtype_follows_vocabulary_size() -> None:
 
     assert shard_dtype(4096) == np.uint16 and shard_dtype(65536) == np.uint16
     assert shard_dtype(65537) == np.uint32
+
+
+def test_split_by_region_holds_out_the_tail_of_every_record(tmp_path, rng, char) -> None:
+    records = [(f"r{i}", random_dna(100, rng)) for i in range(3)]
+    path = write_fasta_records(tmp_path / "in.fa", records)
+    prepare_corpus([path], char, tmp_path / "ds", PrepareConfig(val_fraction=0.2, split_by="region"))
+    for split, part in (("train", slice(0, 80)), ("val", slice(80, 100))):
+        expected = np.concatenate([np.append(encode_sequence(char, s[part]), 3) for _, s in records])
+        np.testing.assert_array_equal(_tokens(tmp_path / "ds", split), expected)

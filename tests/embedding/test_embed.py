@@ -9,10 +9,11 @@ import torch
 from bioLM.alphabet import reverse_complement
 from bioLM.embedding import embed
 from bioLM.embedding.batching import token_budget_batches
-from bioLM.embedding.pooling import pool, tokens_to_bases
+from bioLM.embedding.pooling import pool
 from bioLM.embedding.windows import WindowAggregator, window_starts
 from bioLM.errors import ConfigError, InputFormatError
 from bioLM.synthetic import random_dna
+from bioLM.tokenization import tokens_to_bases
 
 CONTEXT = 32  # the context of the conftest model (tokens, <bos> included)
 
@@ -60,8 +61,8 @@ def test_tokens_to_bases_covering_token():
     tokens = np.array([[1.0], [2.0], [3.0]])
     offsets = np.array([[0, 3], [3, 6], [6, 8]])
     assert tokens_to_bases(tokens, offsets, 8)[:, 0].tolist() == [1, 1, 1, 2, 2, 2, 3, 3]
-    overlapping = np.array([[0, 3], [1, 4], [2, 5]])  # k=3, stride 1: the later token wins
-    assert tokens_to_bases(tokens, overlapping, 5)[:, 0].tolist() == [1, 2, 3, 3, 3]
+    overlapping = np.array([[0, 3], [1, 4], [2, 5]])  # k=3, stride 1: covering tokens are averaged
+    assert tokens_to_bases(tokens, overlapping, 5)[:, 0].tolist() == [1, 1.5, 2, 2.5, 3]
 
 
 def test_shapes_layers_and_order(loaded, rng):

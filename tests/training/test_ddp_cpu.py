@@ -10,7 +10,7 @@ from training_helpers import TINY_RECIPE, biolm_process, tiny_overrides
 
 from bioLM.training.callbacks import read_losses
 from bioLM.training.export import load_checkpoint
-from bioLM.training.pretrain import pretrain
+from bioLM.training.pretraining import pretrain
 from bioLM.training.recipe import Recipe
 
 STEPS = 6

@@ -17,7 +17,7 @@ from bioLM.training.callbacks import read_losses
 from bioLM.training.export import export_checkpoint, load_checkpoint
 from bioLM.training.module import BioLMLightningModule, TrainingDivergedError
 from bioLM.training.plots import read_metric_logs
-from bioLM.training.pretrain import pretrain
+from bioLM.training.pretraining import pretrain
 from bioLM.training.recipe import Recipe
 
 STEPS = 8
@@ -52,7 +52,7 @@ def test_run_folder_has_logs_curve_checkpoint_and_model(run: Path) -> None:
 def test_exported_model_loads_with_auto_classes_and_reproduces_val_bits_per_base(run: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    import bioLM.model  # noqa: F401  (registers the biolm model type)
+    import bioLM  # noqa: F401  (registers the biolm model type with the Auto classes)
 
     model = AutoModelForCausalLM.from_pretrained(run / "model").eval()
     tokenizer = AutoTokenizer.from_pretrained(run / "model")

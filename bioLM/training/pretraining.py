@@ -36,7 +36,7 @@ class PeriodicCheckpoint(L.Callback):
                            batch_idx: int) -> None:
         boundary = (batch_idx + 1) % trainer.accumulate_grad_batches == 0
         if boundary and trainer.global_step % self.every == 0:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # full state, for exact resume
 
 
 class RNGState(L.Callback):
@@ -86,7 +86,7 @@ def prepare_dataset(recipe: Recipe, tokenizer, out_dir: Path):
     data = recipe.data
     dataset_dir = Path(data.dataset_dir) if data.dataset_dir else out_dir / "dataset"
     if data.inputs:
-        config = PrepareConfig(val_fraction=data.val_fraction, seed=recipe.trainer.seed,
+        config = PrepareConfig(val_fraction=data.val_fraction, seed=recipe.trainer.seed, split_by=data.split_by,
                                window_bases=data.window_bases, n_run_threshold=data.n_run_threshold,
                                soft_mask=data.soft_mask, alphabet=data.alphabet)
         prepare_corpus(data.inputs, tokenizer, dataset_dir, config)
@@ -188,7 +188,7 @@ def _fit(recipe: Recipe, module: BioLMLightningModule, datamodule, out_dir: Path
         raise TrainingDivergedError(f"{error}; {kept}") from None
     if t.max_steps % t.val_every and trainer.global_step == t.max_steps:
         trainer.validate(module, datamodule=datamodule, verbose=False)
-    trainer.save_checkpoint(ckpt_path)
+    trainer.save_checkpoint(ckpt_path, weights_only=False)
     return trainer
 
 
