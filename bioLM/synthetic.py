@@ -20,12 +20,20 @@ def random_dna(length: int, rng: np.random.Generator, gc: float = 0.5) -> str:
     return "".join(BASES[rng.choice(4, size=length, p=p)])
 
 
+def markov_table(rng: np.random.Generator, order: int = 3, concentration: float = 0.3) -> np.ndarray:
+    """A random, skewed transition table of an order-``order`` DNA Markov chain: ``(4**order, 4)``."""
+    return rng.dirichlet(np.full(4, concentration), size=4 ** order)
+
+
 def markov_dna(length: int, rng: np.random.Generator, order: int = 3, motifs: tuple[str, ...] = (),
-               motif_rate: float = 0.01) -> str:
-    """DNA from a random order-``order`` Markov chain (a skewed transition table drawn from ``rng``),
+               motif_rate: float = 0.01, table: np.ndarray | None = None) -> str:
+    """DNA from an order-``order`` Markov chain (``table``, or a new :func:`markov_table` drawn from ``rng``),
     with ``motifs`` inserted at about ``motif_rate`` per base. Compressible below 2 bits per base."""
+    if table is None:
+        table = markov_table(rng, order)
     n_contexts = 4 ** order
-    table = rng.dirichlet(np.full(4, 0.3), size=n_contexts)
+    if table.shape != (n_contexts, 4):
+        raise ValueError(f"table has shape {table.shape}; an order-{order} chain needs ({n_contexts}, 4)")
     cumulative = table.cumsum(axis=1)
     draws = rng.random(length)
     out = np.empty(length, dtype=np.int64)
@@ -86,8 +94,10 @@ def write_fasta_records(path: str | Path, records: list[tuple[str, str]], width:
 
 
 def demo_corpus(path: str | Path, n_records: int = 8, length: int = 50_000, seed: int = 0) -> Path:
-    """A small DNA corpus (Markov chain plus planted motifs), written as FASTA: the demo's default input."""
+    """A small DNA corpus written as FASTA, the demo's default input: records of one order-3 Markov chain
+    (a model can learn it, well below 2 bits per base) with planted motifs."""
     rng = np.random.default_rng(seed)
     motifs = ("TATAAT", "TTGACA", "GGATCCGAATTC")
-    records = [(f"synthetic_{i}", markov_dna(length, rng, motifs=motifs)) for i in range(n_records)]
+    table = markov_table(rng)
+    records = [(f"synthetic_{i}", markov_dna(length, rng, motifs=motifs, table=table)) for i in range(n_records)]
     return write_fasta_records(path, records)

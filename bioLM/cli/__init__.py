@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 
 from bioLM import __version__
 from bioLM.errors import BioLMError
@@ -46,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # Lightning's own deprecation noise
+    for name in ("lightning.pytorch", "lightning.fabric"):  # Lightning prints through its own handler
+        logging.getLogger(name).propagate = False
     try:
         return int(args.func(args) or 0)
     except BioLMError as error:

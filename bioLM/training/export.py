@@ -17,6 +17,9 @@ import yaml
 from bioLM import __version__
 from bioLM.errors import InputFormatError, ModelDirectoryError
 
+SUMMARY_FILE = "training_summary.json"
+"""Written beside the weights: final step, validation metrics and split sizes, for scripts to read."""
+
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a bioLM training checkpoint safely (``weights_only=True``); clear errors for bad files."""
@@ -62,6 +65,9 @@ def export_checkpoint(ckpt: str | Path, out_dir: str | Path) -> Path:
     for name, text in extras.get("tokenizer_files", {}).items():
         (out_dir / name).write_text(text)
     (out_dir / "README.md").write_text(model_card(extras, checkpoint.get("global_step")))
+    summary = {"step": checkpoint.get("global_step"), "metrics": extras.get("metrics", {}),
+               "splits": extras.get("manifest", {}).get("splits", {}), "bioLM_version": __version__}
+    (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=1, default=str))
     return out_dir
 
 
