@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from transformers.cache_utils import DynamicCache
 
 from bioLM.tokenization.special import BOS_ID, PAD_ID
 
@@ -85,7 +86,7 @@ class LaneStepper:
         self.lanes = lanes
         self.context = context
         self.keep = reprime_size(context)
-        self.cache = None
+        self.cache = DynamicCache(config=model.config)
         self.cache_len = 0
         self.history = torch.empty(lanes, 0, dtype=torch.long)  # (L, <= keep - 1) last fed tokens
 
@@ -99,14 +100,13 @@ class LaneStepper:
         if self.cache_len + 1 > self.context:
             inputs = torch.cat([self.history[:, -(self.keep - 1):] if self.keep > 1 else self.history[:, :0],
                                 tokens], dim=1)  # (L, keep)
-            self.cache, self.cache_len = None, self.keep
+            self.cache, self.cache_len = DynamicCache(config=self.model.config), self.keep
         else:
             inputs = tokens
             self.cache_len += 1
         if self.keep > 1:
             self.history = torch.cat([self.history, tokens], dim=1)[:, -(self.keep - 1):]
         out = self.model(input_ids=inputs, past_key_values=self.cache, use_cache=True, logits_to_keep=1)
-        self.cache = out.past_key_values
         return out.logits[:, -1, :].index_select(1, self.columns).float()
 
 

@@ -10,6 +10,7 @@ Masking rules (``attention_mask`` is HF's 2D ``(B, S)`` 1/0 mask over past and n
 - otherwise an explicit boolean mask ``(B, 1, T, S)``: key ``j`` is visible to query ``i`` when
   ``j <= past + i`` and key ``j`` is not padding; a padding query always sees itself (no all-masked row).
 Position ids default to the count of real tokens before each token, so left padding does not shift RoPE.
+The KV cache arrives as ``past_key_values`` (transformers < 5.24) or ``cache`` (its newer name); both work.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ from transformers.modeling_utils import PreTrainedModel
 from bioLM.model.config import BioLMConfig
 
 IGNORE_INDEX = -100
+
+
+def resolve_cache(past_key_values: Cache | None, kwargs: dict) -> Cache | None:
+    """The KV cache under either of its HF names: ``past_key_values`` or (transformers >= 5.24) ``cache``."""
+    cache = kwargs.pop("cache", None)
+    if cache is not None and past_key_values is not None and cache is not past_key_values:
+        raise ValueError("give the KV cache as past_key_values or cache, not both")
+    return past_key_values if past_key_values is not None else cache
 
 
 class BioLMRMSNorm(nn.Module):
@@ -270,6 +279,7 @@ class BioLMModel(BioLMPreTrainedModel):
             output_hidden_states = self.config.output_hidden_states
         if use_cache is None:
             use_cache = self.config.use_cache and not self.training
+        past_key_values = resolve_cache(past_key_values, kwargs)
         x = self.embed_tokens(input_ids) if inputs_embeds is None else inputs_embeds  # (B, T, C)
         B, T, _ = x.shape
         if use_cache and past_key_values is None:
@@ -345,6 +355,7 @@ class BioLMForCausalLM(BioLMPreTrainedModel, GenerationMixin):
     ) -> CausalLMOutputWithPast | tuple:
         """input_ids (B, T) -> logits (B, T, V); with labels (B, T) (usually = input_ids, -100 ignored) the loss
         is the mean cross-entropy of predicting token t+1 from tokens <= t (the shift happens here)."""
+        past_key_values = resolve_cache(past_key_values, kwargs)
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                          past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
                          output_hidden_states=output_hidden_states, return_dict=True)
