@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bioLM.hardware import autocast_dtype
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 PROTEINS = DATA / "tasks" / "protein" / "scl2205" / "scl2205.csv"
@@ -111,7 +113,7 @@ def compare(name: str, sequences: list[str], model, tokenizer, args) -> dict:
                                        precision=args.precision)[-1])
     cosine = np.sum(reference * ours, 1) / (np.linalg.norm(reference, axis=1) * np.linalg.norm(ours, axis=1))
     relative = np.abs(reference - ours).max() / np.abs(reference).max()
-    uses_bf16 = args.precision == "bf16" or (args.precision == "auto" and torch.cuda.is_available())
+    uses_bf16 = autocast_dtype(args.precision, next(model.parameters()).device) is not None
     tolerance = 2e-2 if uses_bf16 else 1e-4
     return {
         "task": name, "sequences": len(sequences), "tokens": tokens,
@@ -123,7 +125,7 @@ def compare(name: str, sequences: list[str], model, tokenizer, args) -> dict:
         "bioLM": {"seconds": round(ours_s, 3), "sequences_per_s": round(len(sequences) / ours_s, 2),
                   "tokens_per_s": round(tokens / ours_s, 1),
                   "padding_fraction": round(padding_fraction(lengths, token_budget_batches(lengths, args.max_tokens)), 3)},
-        "speedup": round(naive_s / ours_s, 2),
+        "speedup": round(naive_s / ours_s, 2), "bioLM_bf16": uses_bf16,
         "agreement": {"min_cosine": float(cosine.min()), "max_abs_diff_relative": float(relative),
                       "tolerance_relative": tolerance, "identical_within_tolerance": bool(relative <= tolerance)},
     }

@@ -70,13 +70,17 @@ def run_script(name: str, argv: list[str]) -> dict:
 
 
 def matmul_peaks(device: str, quick: bool) -> dict:
-    """Measured matmul FLOP/s in bf16 and fp32 (``bioLM.model.flops.measure_matmul_peak``)."""
+    """Measured matmul FLOP/s in bf16 and fp32 (``bioLM.model.flops.measure_matmul_peak``), and whether this
+    machine runs bf16 natively (``bioLM.hardware.fast_bf16``; emulated bf16 is timed at size 512 only)."""
+    from bioLM.hardware import fast_bf16
     from bioLM.model import measure_matmul_peak
 
     size = (1024 if quick else 2048) if device == "cpu" else (4096 if quick else 8192)
-    return {f"{name}_matmul_tflops": round(measure_matmul_peak(dtype, device, size=size, repeats=3 if quick
-                                                               else 10) / 1e12, 3)
-            for name, dtype in (("bf16", torch.bfloat16), ("fp32", torch.float32))}
+    native = fast_bf16(device)
+    peaks = {f"{name}_matmul_tflops": round(measure_matmul_peak(
+        dtype, device, size=size if native or dtype == torch.float32 else 512, repeats=3 if quick else 10) / 1e12, 3)
+        for name, dtype in (("bf16", torch.bfloat16), ("fp32", torch.float32))}
+    return {**peaks, "bf16_native": native}
 
 
 def memory_bandwidth(quick: bool, repeats: int = 5) -> dict:

@@ -2,9 +2,10 @@
 
 Section "speed" (issue 4, section 5): same shapes for both models (default: width 384, 6 layers, 6 heads,
 context 512, batch 8, vocab 4,096, SwiGLU, untied, ~14M parameters), one training step = forward + backward
-+ AdamW step, under bf16 autocast (CPU or CUDA). Reported: tokens/s (median step time after warm-up), the
++ AdamW step, under bf16 autocast where the hardware runs bf16 natively (CUDA, AMX / AVX512-BF16 CPUs), else in
+fp32 (``--dtype`` overrides; see ``bioLM.hardware``). Reported: tokens/s (median step time after warm-up), the
 speed-up over a plain PyTorch loop around ``transformers.LlamaForCausalLM``, and
-MFU = tokens/s * flops_per_token / measured bf16 matmul peak (``bioLM.model.flops``).
+MFU = tokens/s * flops_per_token / measured matmul peak in the same dtype (``bioLM.model.flops``).
 
     python benchmarks/train_speed.py                 # CPU, the 14M shapes
     python benchmarks/train_speed.py --quick         # tiny shapes, a few steps: checks the script works
@@ -13,7 +14,10 @@ MFU = tokens/s * flops_per_token / measured bf16 matmul peak (``bioLM.model.flop
     python benchmarks/train_speed.py --threads 1     # one thread (step and peak); CPU-time figures stay fair
                                                      # on a shared machine
 
-A "quality" section (bits per base on E. coli against gzip/bzip2/xz) is added by the training work.
+    python benchmarks/train_speed.py --quality       # also pretrain on E. coli, bits per base vs gzip/bzip2/xz
+
+The "quality" section (``--quality``) is ``benchmarks/train_quality.py``: dna-char-tiny and dna-kmer6-small
+pretrained on two E. coli genomes, scored on a third held out, next to gzip -9, bzip2 -9 and xz -9e.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
+from bioLM.hardware import autocast_dtype
 from bioLM.model import (
     BioLMForCausalLM,
     compile_blocks,
@@ -105,7 +110,8 @@ class StepRunner:
         """Forward + backward + AdamW step; appends wall and process CPU seconds when ``record``."""
         sync(self.device)
         start, cpu_start = time.perf_counter(), time.process_time()
-        with torch.autocast(torch.device(self.device).type, dtype=self.dtype):
+        with torch.autocast(torch.device(self.device).type, dtype=self.dtype,
+                            enabled=self.dtype != torch.float32):
             loss = self.model(input_ids=self.batch, labels=self.batch).loss
         loss.backward()
         self.optimizer.step()
@@ -159,25 +165,26 @@ def cpu_clock() -> float:
     return time.process_time() / torch.get_num_threads()
 
 
-def speed_section(shapes: Shapes, device: str, steps: int, warmup: int, with_compile: bool) -> dict:
+def speed_section(shapes: Shapes, device: str, steps: int, warmup: int, with_compile: bool,
+                  dtype: torch.dtype = torch.bfloat16) -> dict:
     """bioLM (eager, compiled) vs Llama tokens/s on the same shapes, timed interleaved, and bioLM's MFU
-    against the bf16 matmul peak measured with the same thread count (best of before and after the steps)."""
+    against the ``dtype`` matmul peak measured with the same thread count (best of before and after the steps)."""
     threads = torch.get_num_threads()
     peak_size = 2048 if device == "cpu" else 8192
-    peaks = [measure_matmul_peak(torch.bfloat16, device, size=peak_size)]
-    cpu_peaks = [measure_matmul_peak(torch.bfloat16, device, size=peak_size, timer=cpu_clock)] \
+    peaks = [measure_matmul_peak(dtype, device, size=peak_size)]
+    cpu_peaks = [measure_matmul_peak(dtype, device, size=peak_size, timer=cpu_clock)] \
         if device == "cpu" else []
     common = {"batch_size": shapes.batch_size, "seq_len": shapes.block_size, "vocab_size": shapes.vocab_size,
-              "device": device, "dtype": torch.bfloat16}
+              "device": device, "dtype": dtype}
     runners = [StepRunner.build("hf_llama", llama_factory(shapes), fused_adamw=False, **common),
                StepRunner.build("biolm", biolm_factory(shapes), fused_adamw=True, **common)]
     if with_compile:
         runners.append(StepRunner.build("biolm_compiled", biolm_factory(shapes, compile_model=True),
                                         fused_adamw=True, **common))
     run_interleaved(runners, steps, warmup)
-    peaks.append(measure_matmul_peak(torch.bfloat16, device, size=peak_size))
+    peaks.append(measure_matmul_peak(dtype, device, size=peak_size))
     if device == "cpu":
-        cpu_peaks.append(measure_matmul_peak(torch.bfloat16, device, size=peak_size, timer=cpu_clock))
+        cpu_peaks.append(measure_matmul_peak(dtype, device, size=peak_size, timer=cpu_clock))
     runs = {runner.name: runner.summary(threads) for runner in runners}
     if with_compile:
         runs["biolm_compiled"]["warmup_wall_s_including_compile"] = runners[-1].warmup_wall_s
@@ -193,8 +200,8 @@ def speed_section(shapes: Shapes, device: str, steps: int, warmup: int, with_com
     hf = runs["hf_llama"]
     return {
         "shapes": asdict(shapes), "threads": threads, "flops_per_token": flops,
-        "bf16_matmul_peak_flops": peak, "bf16_matmul_peak_flops_all": peaks,
-        "bf16_matmul_peak_flops_cpu_time": cpu_peak, "runs": runs, "best_biolm": best,
+        "dtype": str(dtype).removeprefix("torch."), "matmul_peak_flops": peak, "matmul_peak_flops_all": peaks,
+        "matmul_peak_flops_cpu_time": cpu_peak, "runs": runs, "best_biolm": best,
         "hf_llama_tokens_per_s": hf["tokens_per_s"], "biolm_eager_tokens_per_s": runs["biolm"]["tokens_per_s"],
         "biolm_best_tokens_per_s": runs[best]["tokens_per_s"],
         "speedup_vs_hf_llama": runs[best]["tokens_per_s"] / hf["tokens_per_s"],
@@ -203,7 +210,7 @@ def speed_section(shapes: Shapes, device: str, steps: int, warmup: int, with_com
         "targets": {"speedup_vs_hf_llama": 1.5, "mfu": 0.35},
         "notes": "Steps of the models are timed round-robin after warm-up. bioLM: fused QKV and gate/up, SDPA, "
                  "fused AdamW; compiled = compile_blocks (blocks, CPU causal-attention backward, loss). HF: "
-                 "LlamaForCausalLM (sdpa), default AdamW (foreach), same bf16 autocast loop. MFU counts "
+                 "LlamaForCausalLM (sdpa), default AdamW (foreach), same loop and dtype. MFU counts "
                  "6N + 12*L*C*T FLOPs per token; *_cpu_time figures use process CPU seconds / threads for both "
                  "the steps and the peak (robust to other processes on a shared machine).",
     }
@@ -226,6 +233,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="also time bioLM with torch.compile'd blocks (default: on, off with --quick)")
+    parser.add_argument("--dtype", default="auto", choices=["auto", "bf16", "fp32"],
+                        help="training dtype: auto = bf16 where the hardware runs it natively, else fp32")
+    parser.add_argument("--quality", action="store_true",
+                        help="add the quality section (benchmarks/train_quality.py; up to ~1 hour on 2 cores)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -236,8 +247,16 @@ def main(argv: list[str] | None = None) -> None:
     result = {"benchmark": "train_speed", "quick": args.quick, "device": args.device,
               "machine": machine_info(args.device)}
     # Section 1: training step speed and MFU (bioLM vs transformers' Llama).
-    result["speed"] = speed_section(shapes, args.device, steps, warmup, with_compile)
-    # Section 2 (training work): quality, bits per base against gzip / bzip2 / xz.
+    dtype = autocast_dtype(args.dtype, args.device) or torch.float32
+    result["speed"] = speed_section(shapes, args.device, steps, warmup, with_compile, dtype)
+    # Section 2: quality, bits per base on a held-out E. coli genome against gzip / bzip2 / xz.
+    if args.quality:
+        import train_quality
+
+        steps = {k: 20 for k in train_quality.DEFAULT_STEPS} if args.quick else dict(train_quality.DEFAULT_STEPS)
+        result["quality"] = train_quality.quality_section(
+            steps, train_quality.REPO / "runs" / "quality" / ("quick" if args.quick else ""),
+            20_000 if args.quick else 1_000_000, args.quick)
     result["machine"]["load_average_1_5_15min_after"] = list(os.getloadavg())
     print(json.dumps(result, indent=2))
 

@@ -34,6 +34,7 @@ from bioLM.embedding.loading import hidden_states_model, model_context
 from bioLM.embedding.pooling import VECTOR_POOLINGS, check_pooling, pool, pool_tokens
 from bioLM.embedding.windows import WindowAggregator, WindowMean, window_starts
 from bioLM.errors import ConfigError, InputFormatError
+from bioLM.hardware import autocast_dtype
 from bioLM.tokenization import tokens_to_bases
 
 LayerSpec = Sequence[int] | str
@@ -54,7 +55,7 @@ class EmbedOptions:
     reverse_complement_average: bool = False
     """Average the embeddings of both strands (DNA only)."""
     precision: str = "auto"
-    """'bf16' (autocast), 'fp32', or 'auto' (bf16 on CUDA, fp32 on CPU)."""
+    """'bf16' (autocast), 'fp32', or 'auto' (bf16 where the hardware has it: CUDA, AMX CPUs; see bioLM.hardware)."""
     add_bos: bool = True
     """Start every item with the tokenizer's ``<bos>`` (when it has one), as in pretraining."""
     progress: bool = False
@@ -136,10 +137,8 @@ def _plan(ids: list[np.ndarray], names: Sequence[str], context: int, bos: int | 
 
 
 def _autocast(device: torch.device, precision: str):
-    if precision not in ("auto", "bf16", "fp32"):
-        raise ConfigError(f"precision={precision!r} is not valid; choose 'auto', 'bf16' or 'fp32'")
-    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16)
+    dtype = autocast_dtype(precision, device)
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=dtype is not None)
 
 
 def is_causal_model(model) -> bool:

@@ -34,6 +34,8 @@ from transformers.modeling_utils import PreTrainedModel
 from bioLM.model.config import BioLMConfig
 
 IGNORE_INDEX = -100
+# The field that carries the KV cache in HF model outputs: "cache" from transformers 5.24, "past_key_values" before.
+CACHE_FIELD = "cache" if "cache" in BaseModelOutputWithPast.__dataclass_fields__ else "past_key_values"
 
 
 def resolve_cache(past_key_values: Cache | None, kwargs: dict) -> Cache | None:
@@ -298,8 +300,8 @@ class BioLMModel(BioLMPreTrainedModel):
         x = self.norm(x)
         if output_hidden_states:
             hidden_states.append(x)
-        out = BaseModelOutputWithPast(last_hidden_state=x, past_key_values=past_key_values if use_cache else None,
-                                      hidden_states=tuple(hidden_states) if hidden_states else None)
+        out = BaseModelOutputWithPast(last_hidden_state=x, hidden_states=tuple(hidden_states) if hidden_states else None,
+                                      **{CACHE_FIELD: past_key_values if use_cache else None})
         return out if return_dict is not False else out.to_tuple()
 
     @staticmethod
@@ -365,8 +367,8 @@ class BioLMForCausalLM(BioLMPreTrainedModel, GenerationMixin):
         logits = self.lm_head(hidden)  # (B, T, V)
         loss_fn = self.compiled_loss or causal_lm_loss
         loss = None if labels is None else loss_fn(logits, labels, num_items_in_batch)
-        result = CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=out.past_key_values,
-                                        hidden_states=out.hidden_states)
+        result = CausalLMOutputWithPast(loss=loss, logits=logits, hidden_states=out.hidden_states,
+                                        **{CACHE_FIELD: getattr(out, CACHE_FIELD)})
         return result if return_dict is not False else result.to_tuple()
 
 

@@ -18,6 +18,7 @@ import torch
 from bioLM.data.prepare import PrepareConfig, expand_inputs, prepare_corpus, tokenizer_sha256
 from bioLM.data.shards import verify_dataset
 from bioLM.errors import ConfigError
+from bioLM.hardware import resolve_precision
 from bioLM.training.callbacks import AtomicCheckpointIO, LossRecorder, ThroughputMonitor
 from bioLM.training.module import BioLMLightningModule, TrainingDivergedError
 from bioLM.training.plots import plot_learning_curve
@@ -125,7 +126,7 @@ def build_trainer(recipe: Recipe, out_dir: Path, callbacks: list) -> L.Trainer:
     t = recipe.trainer
     return L.Trainer(
         accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
-        precision=t.precision, max_steps=t.max_steps, max_epochs=-1,
+        precision=resolve_precision(t.precision, t.accelerator), max_steps=t.max_steps, max_epochs=-1,
         accumulate_grad_batches=t.accumulate_grad_batches,
         gradient_clip_val=recipe.optim.grad_clip or None,
         val_check_interval=t.val_every * t.accumulate_grad_batches, check_val_every_n_epoch=None,
@@ -176,7 +177,8 @@ def _fit(recipe: Recipe, module: BioLMLightningModule, datamodule, out_dir: Path
     trainer = build_trainer(recipe, out_dir, callbacks)
     monitor.tokens_per_step = recipe.data.micro_batch_size * seq_len * t.accumulate_grad_batches * trainer.world_size
     module.tokens_per_step = monitor.tokens_per_step
-    peak = t.peak_tflops * 1e12 if t.peak_tflops else _measured_peak(trainer, t.precision, measure_matmul_peak)
+    precision = resolve_precision(t.precision, t.accelerator)
+    peak = t.peak_tflops * 1e12 if t.peak_tflops else _measured_peak(trainer, precision, measure_matmul_peak)
     monitor.peak_flops = None if peak is None else peak * trainer.world_size
     if not resume and trainer.is_global_zero and (out_dir / "losses.tsv").exists():
         (out_dir / "losses.tsv").unlink()

@@ -103,8 +103,9 @@ class TrainerConfig:
     """Optimizer steps."""
     accumulate_grad_batches: int = 1
     """Micro-batches per optimizer step."""
-    precision: str = "bf16-mixed"
-    """Lightning precision (``bf16-mixed``, ``32-true``, ``16-mixed``)."""
+    precision: str = "auto"
+    """Lightning precision (``bf16-mixed``, ``32-true``, ``16-mixed``), or ``auto``: bf16-mixed where the
+    hardware runs bf16 natively (CUDA, AMX / AVX512-BF16 CPUs), else 32-true (see :mod:`bioLM.hardware`)."""
     accelerator: str = "auto"
     """``cpu``, ``gpu``, ``auto``."""
     devices: int | str = 1
