@@ -37,16 +37,17 @@ def dna_small_run(tmp_path_factory):
 def test_dna_small_suite_results_are_sane(dna_small_run):
     out, results = dna_small_run
     tasks = {task["name"]: task for task in results["tasks"]}
-    promoters = tasks["ecoli-promoters"]
-    methods = promoters["methods"]
-    assert {"kmer-4", "kmer-6", "cnn", "embedding-lr", "extractive-lr", "abstractive-lr"} <= set(methods)
-    kmer_auroc = methods["kmer-4"]["metrics"]["AUROC"]
-    assert kmer_auroc["mean"] > 0.9
-    assert kmer_auroc["ci95"][0] <= kmer_auroc["mean"] <= kmer_auroc["ci95"][1]
-    assert methods["embedding-lr"]["metrics"]["AUROC"]["mean"] > 0.6  # frozen embeddings carry signal
-    bits = tasks["bits-lambda-phage"]
-    assert 1.0 < bits["model_bits_per_base"] < 2.0
-    assert {"gzip", "bzip2", "xz"} <= set(bits["classic"])
+    rows = {row["method"]: row["metrics"] for row in tasks["ecoli-promoters"]["rows"]}
+    assert {"kmer-4", "kmer-6", "cnn", "embedding-lr", "extractive-lr", "abstractive-lr"} <= set(rows)
+    kmer_auroc = rows["kmer-4"]["auroc"]
+    assert kmer_auroc["value"] > 0.9
+    assert kmer_auroc["ci"][0] <= kmer_auroc["value"] <= kmer_auroc["ci"][1]
+    assert len(kmer_auroc["seeds"]) == 2  # the suite's two seeds
+    assert rows["embedding-lr"]["auroc"]["value"] > 0.6  # frozen embeddings of the pretrained model carry signal
+    (phage,) = tasks["bits-lambda-phage"]["files"]
+    assert 1.0 < phage["model"]["value"] < 2.0  # learned something: below the 2-bit code
+    assert {"gzip-9", "bzip2-9", "xz-9e"} <= set(phage["classic"])
+    assert results["model"]["pretraining"]["final"]["val_bits_per_base"] < 2.0
     report = (out / "report.md").read_text()
     assert "ecoli-promoters" in report and "AUROC" in report
     assert results["plots"] and all((out / p).is_file() for p in results["plots"])
