@@ -34,11 +34,17 @@ HERE = Path(__file__).resolve().parent
 RATIO_KEY = re.compile(r"(speedup|ratio|_vs_|^mfu$)")
 
 
+# Full sizes that would take hours on a 2-core CPU, cut to a subset there (~10 minutes); GPUs run everything.
+CPU_SUBSETS = {"embed_speed": ["--proteins", "1000", "--dna-windows", "256"]}
+
+
 def script_argv(name: str, quick: bool, device: str) -> list[str]:
-    """Arguments of one script (its own --quick; the device for the training step)."""
+    """Arguments of one script (its own --quick; the device for the training step; CPU subsets)."""
     argv = ["--quick"] if quick else []
     if name == "train_speed":
         argv += ["--device", device] + (["--no-compile"] if quick else [])
+    if not quick and device == "cpu":
+        argv += CPU_SUBSETS.get(name, [])
     return argv
 
 

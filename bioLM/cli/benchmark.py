@@ -16,6 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-dir", type=Path, required=True, help="folder the suite's task paths are under")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="override the suite's seeds")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="an exported model directory to test instead of the suite's model (no pretraining)")
     parser.set_defaults(func=run)
 
 
@@ -28,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     suite = Suite.from_yaml(args.suite)
     if args.seeds:
         suite.seeds = list(args.seeds)
+    if args.model:
+        suite.model.path = str(args.model.resolve())
     outcome = run_benchmark(suite, args.data_dir, args.out)
     logging.getLogger("bioLM.benchmark").info("report: %s (wall %.0f s)", args.out / "report.md",
                                                outcome.results["wall_s"])
