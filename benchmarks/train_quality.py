@@ -31,7 +31,7 @@ TRAIN_GENOMES = ("ecoli_k12_w3110.fasta.gz", "ecoli_ec590.fasta.gz")
 HELD_OUT_GENOME = "ecoli_w.fasta.gz"
 # Steps sized for <= 20 minutes each on the 2-core AVX2 CPU of benchmarks/RESULTS.md (fp32: ~50k tokens/s for
 # tiny, ~1k tokens/s for small); an AMX CPU (bf16) runs ~5-10x more in the same time.
-DEFAULT_STEPS = {"dna-char-tiny": 12000, "dna-kmer6-small": 250}
+DEFAULT_STEPS = {"dna-char-tiny": 12000, "dna-kmer6-small": 150}
 
 
 def held_out_bases(max_bases: int | None) -> str:
