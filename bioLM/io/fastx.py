@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 SNIFF_BYTES = 1 << 16
 MAX_EMPTY_WARNINGS = 10
-FAST_PATH_LENGTH = 4096
 _CONTROL = bytes(range(0, 9)) + bytes(range(14, 32)) + b"\x7f"
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
@@ -211,8 +210,6 @@ class FastxReader:
         self._table = bytes.maketrans(source, target)
         self._valid = (DNA.letters if nucleotide_to_dna else alphabet.letters).encode()
         self._u_to_t = nucleotide_to_dna
-        letters = set(self._valid) | ({ord("U")} if nucleotide_to_dna else set())
-        self._invalid_upper = [c for c in range(65, 91) if c not in letters]
 
     def _error(self, message: str, name: str | None, position: int | None = None,
                kind: type[InputFormatError] = InputFormatError) -> InputFormatError:
@@ -221,19 +218,14 @@ class FastxReader:
 
     def _normalize(self, name: str, sequence: str) -> str:
         """Upper-case, U->T and letter check of one sequence with whole-string C operations (no per-base
-        Python loop). Long all-upper-case sequences take a faster path: a numpy min/max range check and
-        a memchr for each upper-case letter outside the alphabet."""
+        Python loop). An all-valid upper-case sequence costs one encode and one deleting translate."""
         if self.alphabet is None:
             self._set_tables(get_alphabet(detect_alphabet(sequence[:10_000])))
         if not sequence.isascii():
             return self._slow_normalize(name, sequence)
         raw = sequence.encode("ascii")
-        if len(raw) >= FAST_PATH_LENGTH:
-            codes = np.frombuffer(raw, dtype=np.uint8)
-            low, high = int(codes.min()), int(codes.max())
-            if low >= 65 and high <= 90 and not any(
-                    bytes((c,)) in raw for c in self._invalid_upper if low <= c <= high):
-                return sequence.replace("U", "T") if self._u_to_t and high >= 85 else sequence
+        if not raw.translate(None, self._valid):  # already upper-case and valid: the common case, no copy back
+            return sequence
         upper = raw.translate(self._table)
         if not upper.translate(None, self._valid):
             return upper.decode("ascii")
