@@ -31,17 +31,18 @@ TRAIN_GENOMES = ("ecoli_k12_w3110.fasta.gz", "ecoli_ec590.fasta.gz")
 HELD_OUT_GENOME = "ecoli_w.fasta.gz"
 # Steps sized for <= 20 minutes each on the 2-core AVX2 CPU of benchmarks/RESULTS.md (fp32: ~50k tokens/s for
 # tiny, ~1k tokens/s for small); an AMX CPU (bf16) runs ~5-10x more in the same time.
+OUT_ROOT = REPO / "runs" / "quality"
 DEFAULT_STEPS = {"dna-char-tiny": 12000, "dna-kmer6-small": 150}
 
 
 def held_out_bases(max_bases: int | None) -> str:
-    """The first ``max_bases`` A/C/G/T bases of the held-out genome (other letters dropped, counted by info)."""
+    """The first ``max_bases`` A/C/G/T bases of the held-out genome (the compressor's core: other letters dropped)."""
+    from bioLM.compression.sidestreams import split_record
     from bioLM.io import read_fastx
 
     pieces, total = [], 0
     for record in read_fastx(DNA / HELD_OUT_GENOME):
-        core = "".join(ch for ch in record.sequence if ch in "ACGT") if set(record.sequence) - set("ACGT") \
-            else record.sequence
+        core, _ = split_record(record.sequence)
         pieces.append(core)
         total += len(core)
         if max_bases is not None and total >= max_bases:
@@ -111,6 +112,14 @@ def quality_section(steps: dict[str, int], out_root: Path, max_bases: int | None
     return result
 
 
+def run_quality(quick: bool, steps: dict[str, int] | None = None, out_root: Path = OUT_ROOT,
+                max_bases: int = 1_000_000) -> dict:
+    """:func:`quality_section` with the defaults, or the quick sizes (20 steps each, 20 kb, a separate folder)."""
+    if quick:
+        return quality_section({k: 20 for k in (steps or DEFAULT_STEPS)}, out_root / "quick", 20_000, True)
+    return quality_section(steps or dict(DEFAULT_STEPS), out_root, max_bases, False)
+
+
 def parse_steps(items: list[str]) -> dict[str, int]:
     steps = dict(DEFAULT_STEPS)
     for item in items:
@@ -127,18 +136,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", nargs="*", default=[], help="NAME=N training steps per recipe")
     parser.add_argument("--only", nargs="*", default=None, help="recipe names to run (default: both)")
     parser.add_argument("--max-bases", type=int, default=1_000_000, help="held-out bases scored")
-    parser.add_argument("--out-root", type=Path, default=REPO / "runs" / "quality")
+    parser.add_argument("--out-root", type=Path, default=OUT_ROOT)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    steps = {k: 20 for k in DEFAULT_STEPS} if args.quick else parse_steps(args.steps)
-    if args.only:
-        steps = {k: v for k, v in steps.items() if k in args.only}
-    out_root = args.out_root / "quick" if args.quick else args.out_root
-    max_bases = 20_000 if args.quick else args.max_bases
+    steps = {k: v for k, v in parse_steps(args.steps).items() if not args.only or k in args.only}
     print(json.dumps({"benchmark": "train_quality", "quick": args.quick, "threads": torch.get_num_threads(),
-                      "quality": quality_section(steps, out_root, max_bases, args.quick)}, indent=2))
+                      "quality": run_quality(args.quick, steps, args.out_root, args.max_bases)}, indent=2))
 
 
 if __name__ == "__main__":

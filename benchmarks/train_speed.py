@@ -253,10 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quality:
         import train_quality
 
-        steps = {k: 20 for k in train_quality.DEFAULT_STEPS} if args.quick else dict(train_quality.DEFAULT_STEPS)
-        result["quality"] = train_quality.quality_section(
-            steps, train_quality.REPO / "runs" / "quality" / ("quick" if args.quick else ""),
-            20_000 if args.quick else 1_000_000, args.quick)
+        result["quality"] = train_quality.run_quality(args.quick)
     result["machine"]["load_average_1_5_15min_after"] = list(os.getloadavg())
     print(json.dumps(result, indent=2))
 

@@ -177,8 +177,8 @@ def _fit(recipe: Recipe, module: BioLMLightningModule, datamodule, out_dir: Path
     trainer = build_trainer(recipe, out_dir, callbacks)
     monitor.tokens_per_step = recipe.data.micro_batch_size * seq_len * t.accumulate_grad_batches * trainer.world_size
     module.tokens_per_step = monitor.tokens_per_step
-    precision = resolve_precision(t.precision, t.accelerator)
-    peak = t.peak_tflops * 1e12 if t.peak_tflops else _measured_peak(trainer, precision, measure_matmul_peak)
+    peak = t.peak_tflops * 1e12 if t.peak_tflops else _measured_peak(trainer, str(trainer.precision),
+                                                                      measure_matmul_peak)
     monitor.peak_flops = None if peak is None else peak * trainer.world_size
     if not resume and trainer.is_global_zero and (out_dir / "losses.tsv").exists():
         (out_dir / "losses.tsv").unlink()
