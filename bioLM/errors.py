@@ -32,7 +32,9 @@ class InputFormatError(BioLMError, ValueError):
 
 
 class AlphabetError(InputFormatError):
-    """A sequence holds a character outside the alphabet it is read with."""
+    """A sequence holds a character outside the alphabet it is read with (0-based ``position`` when known)."""
+
+    position: int | None = None
 
 
 class RegionError(BioLMError, ValueError):

@@ -43,7 +43,14 @@ def test_normalize_policy():
 def test_normalize_error_names_character_and_position():
     with pytest.raises(AlphabetError, match=r"'j' at position 2 .*dna") as info:
         normalize("ACjT", path="f.fa", record="r1")
-    assert info.value.path == "f.fa" and info.value.record == "r1"
+    assert info.value.path == "f.fa" and info.value.record == "r1" and info.value.position == 2
+    with pytest.raises(AlphabetError, match=r"non-ASCII character 'ß' at position 3"):
+        normalize("acgßt")
+
+
+def test_normalize_non_ascii_replacement_keeps_positions():
+    assert normalize("acgßtu", replace_invalid=True) == "ACGNTT"
+    assert normalize("mkßv", "protein", replace_invalid=True) == "MKXV"
 
 
 def test_soft_mask_reverse_complement_gc():

@@ -1,6 +1,7 @@
 """Evaluators of a pretrained model on a classification task; each returns test probabilities ``(N_test, C)``.
 
-* ``embedding-lr``: frozen mean-pooled last-layer embeddings -> standardized logistic regression;
+* ``embedding-lr``: frozen mean-pooled embeddings (the suite's ``probe_layers``, concatenated; default the last
+  layer) -> standardized logistic regression;
 * ``extractive-lr``: per-token embeddings -> :class:`~bioLM.heads.ExtractiveSummarizer` (mean of the selected
   tokens) -> logistic regression;
 * ``abstractive-lr``: per-token embeddings -> :class:`~bioLM.heads.AbstractiveSummarizer` (supervised,
@@ -38,15 +39,19 @@ class TaskEmbeddings:
     train: list[str]
     test: list[str]
     max_tokens: int = 16384
+    probe_layers: list[int] | str = (-1,)
     _cache: dict[str, tuple] = field(default_factory=dict)
 
     def get(self, pooling: str) -> tuple:
-        """``(train, test)``: arrays ``(N, H)`` for ``mean``, lists of ``(L_i, H)`` for ``per-token``."""
+        """``(train, test)``: arrays ``(N, H x probe layers)`` for ``mean`` (the probe layers side by side),
+        lists of last-layer ``(L_i, H)`` for ``per-token``."""
         if pooling not in self._cache:
             from bioLM.embedding import embed
 
-            values = embed(self.train + self.test, self.model, self.tokenizer, [-1], pooling,
-                           max_tokens=self.max_tokens)[-1]
+            layers = self.probe_layers if pooling == "mean" else [-1]
+            by_layer = embed(self.train + self.test, self.model, self.tokenizer, layers, pooling,
+                             max_tokens=self.max_tokens)
+            values = np.concatenate(list(by_layer.values()), axis=1) if pooling == "mean" else by_layer[-1]
             self._cache[pooling] = (values[:len(self.train)], values[len(self.train):])
         return self._cache[pooling]
 

@@ -92,7 +92,8 @@ def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: Mod
         from bioLM.embedding import load
 
         net, tokenizer = load(model.path)
-        embeddings = TaskEmbeddings(net, tokenizer, train.sequences, test.sequences, suite.embed_max_tokens)
+        embeddings = TaskEmbeddings(net, tokenizer, train.sequences, test.sequences, suite.embed_max_tokens,
+                                    suite.probe_layers)
     methods = [(n, "evaluator") for n in suite.evaluators] + [
         (n, "baseline") for n in suite.baselines if n != "aa-composition" or task.alphabet == "protein"]
     rows, seed0 = [], {}

@@ -116,6 +116,9 @@ class Suite:
     """Bootstrap replicates of every confidence interval."""
     embed_max_tokens: int = 16384
     """Token budget of one embedding batch."""
+    probe_layers: list[int] | str = field(default_factory=lambda: [-1])
+    """Layers whose mean-pooled embeddings ``embedding-lr`` concatenates (ints, negative allowed, or ``all``:
+    the embedding output and every block)."""
     threads: int | None = None
     """torch CPU threads for the run (1 is fastest for small models on a busy 2-core machine); None: default."""
     published: list[PublishedNumber] = field(default_factory=list)

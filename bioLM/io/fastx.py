@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Literal
 import numpy as np
 import pysam
 
-from bioLM.alphabet import DNA, Alphabet, detect_alphabet, get_alphabet, normalize, soft_mask
+from bioLM.alphabet import Alphabet, detect_alphabet, get_alphabet, letter_policy, soft_mask
 from bioLM.errors import AlphabetError, InputFormatError
 
 logger = logging.getLogger(__name__)
@@ -28,7 +27,6 @@ logger = logging.getLogger(__name__)
 SNIFF_BYTES = 1 << 16
 MAX_EMPTY_WARNINGS = 10
 _CONTROL = bytes(range(0, 9)) + bytes(range(14, 32)) + b"\x7f"
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 @dataclass(frozen=True)
@@ -191,7 +189,7 @@ class FastxReader:
         self._seen: set[str] = set()
         self._iterator = self._generate()
         if self.alphabet is not None:
-            self._set_tables(self.alphabet)
+            self._set_policy(self.alphabet)
 
     def __iter__(self) -> FastxReader:
         return self
@@ -199,17 +197,9 @@ class FastxReader:
     def __next__(self) -> Record:
         return next(self._iterator)
 
-    def _set_tables(self, alphabet: Alphabet) -> None:
-        """Byte tables of the fast path: one translate upper-cases (and U->T), one finds invalid letters."""
+    def _set_policy(self, alphabet: Alphabet) -> None:
         self.alphabet = alphabet
-        nucleotide_to_dna = alphabet.name in ("dna", "rna") and self.rna_as_dna
-        source = bytes(range(ord("a"), ord("z") + 1))
-        target = source.upper()
-        if nucleotide_to_dna:
-            source, target = source + b"U", target.replace(b"U", b"T") + b"T"
-        self._table = bytes.maketrans(source, target)
-        self._valid = (DNA.letters if nucleotide_to_dna else alphabet.letters).encode()
-        self._u_to_t = nucleotide_to_dna
+        self._policy = letter_policy(alphabet, self.rna_as_dna)
 
     def _error(self, message: str, name: str | None, position: int | None = None,
                kind: type[InputFormatError] = InputFormatError) -> InputFormatError:
@@ -217,38 +207,15 @@ class FastxReader:
         return kind(f"record #{self.records}: {message}", path=self.path, record=name, line=line)
 
     def _normalize(self, name: str, sequence: str) -> str:
-        """Upper-case, U->T and letter check of one sequence with whole-string C operations (no per-base
-        Python loop). An all-valid upper-case sequence costs one encode and one deleting translate."""
+        """The letter policy of :mod:`bioLM.alphabet` (alphabet detected from the first record when not given);
+        an invalid letter raises an error naming letter, position, record and line."""
         if self.alphabet is None:
-            self._set_tables(get_alphabet(detect_alphabet(sequence[:10_000])))
-        if not sequence.isascii():
-            return self._slow_normalize(name, sequence)
-        raw = sequence.encode("ascii")
-        if not raw.translate(None, self._valid):  # already upper-case and valid: the common case, no copy back
-            return sequence
-        upper = raw.translate(self._table)
-        if not upper.translate(None, self._valid):
-            return upper.decode("ascii")
-        return self._slow_normalize(name, sequence)
-
-    def _slow_normalize(self, name: str, sequence: str) -> str:
-        """The rare path: replacement of invalid letters, or an error naming letter, position and line."""
-        assert self.alphabet is not None
-        non_ascii = _NON_ASCII.search(sequence)
-        if non_ascii and not self.replace_invalid:
-            raise self._error(f"non-ASCII character {non_ascii.group()!r} at position {non_ascii.start()} "
-                              f"is not in the {self.alphabet.name} alphabet", name, non_ascii.start(),
-                              AlphabetError)
-        if non_ascii:
-            sequence = _NON_ASCII.sub(self.alphabet.unknown, sequence)
+            self._set_policy(get_alphabet(detect_alphabet(sequence[:10_000])))
         try:
-            return normalize(sequence, self.alphabet, rna_as_dna=self.rna_as_dna,
-                             replace_invalid=self.replace_invalid)
+            return self._policy.apply(sequence, replace_invalid=self.replace_invalid)
         except AlphabetError as error:
-            match = re.search(r"at position (\d+)", str(error))
-            position = int(match.group(1)) if match else None
             hint = "; or pass replace_invalid=True / choose another alphabet"
-            raise self._error(str(error) + hint, name, position, AlphabetError) from None
+            raise self._error(str(error) + hint, name, error.position, AlphabetError) from None
 
     def _check_id(self, name: str) -> None:
         if self.allow_duplicate_ids:
