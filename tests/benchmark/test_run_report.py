@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from bioLM.benchmark.run import run_benchmark
@@ -12,8 +13,6 @@ from bioLM.synthetic import random_dna, write_fasta_records
 
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory, tiny_model, motif_task):
-    import numpy as np
-
     data_dir = motif_task.parents[1]
     rng = np.random.default_rng(0)
     write_fasta_records(data_dir / "genome.fa", [("a", random_dna(700, rng)), ("b", random_dna(500, rng))])
@@ -97,3 +96,22 @@ def test_mutations_task_spearman(tmp_path):
     assert result["sizes"]["variants"] == len(rows)
     assert -1 <= spearman["ci"][0] <= spearman["value"] <= spearman["ci"][1] <= 1
     assert (tmp_path / "dms.scores.csv").is_file()
+
+
+def test_probe_layers_concatenates_mean_pooled_layers(tiny_model, planted):
+    from bioLM.benchmark.evaluators import TaskEmbeddings
+    from bioLM.embedding import embed, load
+
+    model, tokenizer = load(tiny_model)
+    sequences, _ = planted(12)
+    train, test = sequences[:8], sequences[8:]
+    last = TaskEmbeddings(model, tokenizer, train, test).get("mean")
+    every = TaskEmbeddings(model, tokenizer, train, test, probe_layers="all").get("mean")
+    n_states = model.config.num_hidden_layers + 1
+    width = last[0].shape[1]
+    assert every[0].shape == (8, n_states * width) and every[1].shape == (4, n_states * width)
+    np.testing.assert_allclose(every[0][:, -width:], last[0], rtol=1e-5, atol=1e-6)  # last block comes last
+    first = embed(train, model, tokenizer, [0], "mean")[0]
+    np.testing.assert_allclose(every[0][:, :width], first, rtol=1e-5, atol=1e-6)
+    per_token = TaskEmbeddings(model, tokenizer, train, test, probe_layers="all").get("per-token")
+    assert per_token[0][0].shape[1] == width  # the summarizer heads keep the last layer
