@@ -40,6 +40,7 @@ class TaskEmbeddings:
     test: list[str]
     max_tokens: int = 16384
     probe_layers: list[int] | str = (-1,)
+    window_overlap: int = 64
     _cache: dict[str, tuple] = field(default_factory=dict)
 
     def get(self, pooling: str) -> tuple:
@@ -50,10 +51,16 @@ class TaskEmbeddings:
 
             layers = self.probe_layers if pooling == "mean" else [-1]
             by_layer = embed(self.train + self.test, self.model, self.tokenizer, layers, pooling,
-                             max_tokens=self.max_tokens)
+                             max_tokens=self.max_tokens, window_overlap=self._overlap())
             values = np.concatenate(list(by_layer.values()), axis=1) if pooling == "mean" else by_layer[-1]
             self._cache[pooling] = (values[:len(self.train)], values[len(self.train):])
         return self._cache[pooling]
+
+
+    def _overlap(self) -> int:
+        from bioLM.embedding import model_context
+
+        return min(self.window_overlap, model_context(self.model, self.tokenizer) // 4)
 
 
 def _probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, seed: int) -> np.ndarray:

@@ -93,7 +93,7 @@ def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: Mod
 
         net, tokenizer = load(model.path)
         embeddings = TaskEmbeddings(net, tokenizer, train.sequences, test.sequences, suite.embed_max_tokens,
-                                    suite.probe_layers)
+                                    suite.probe_layers, suite.window_overlap)
     methods = [(n, "evaluator") for n in suite.evaluators] + [
         (n, "baseline") for n in suite.baselines if n != "aa-composition" or task.alphabet == "protein"]
     rows, seed0 = [], {}

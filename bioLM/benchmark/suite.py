@@ -116,6 +116,9 @@ class Suite:
     """Bootstrap replicates of every confidence interval."""
     embed_max_tokens: int = 16384
     """Token budget of one embedding batch."""
+    window_overlap: int = 64
+    """Overlap (tokens) of the context-sized windows that longer sequences are embedded in (averaged over the
+    overlaps); at most a quarter of the model's context."""
     probe_layers: list[int] | str = field(default_factory=lambda: [-1])
     """Layers whose mean-pooled embeddings ``embedding-lr`` concatenates (ints, negative allowed, or ``all``:
     the embedding output and every block)."""

@@ -99,11 +99,12 @@ def test_mutations_task_spearman(tmp_path):
 
 
 def test_probe_layers_concatenates_mean_pooled_layers(tiny_model, planted):
+    """Also: sequences longer than the model's context (64) are embedded in overlapping windows, not refused."""
     from bioLM.benchmark.evaluators import TaskEmbeddings
     from bioLM.embedding import embed, load
 
     model, tokenizer = load(tiny_model)
-    sequences, _ = planted(12)
+    sequences, _ = planted(12, length=150)
     train, test = sequences[:8], sequences[8:]
     last = TaskEmbeddings(model, tokenizer, train, test).get("mean")
     every = TaskEmbeddings(model, tokenizer, train, test, probe_layers="all").get("mean")
@@ -111,7 +112,7 @@ def test_probe_layers_concatenates_mean_pooled_layers(tiny_model, planted):
     width = last[0].shape[1]
     assert every[0].shape == (8, n_states * width) and every[1].shape == (4, n_states * width)
     np.testing.assert_allclose(every[0][:, -width:], last[0], rtol=1e-5, atol=1e-6)  # last block comes last
-    first = embed(train, model, tokenizer, [0], "mean")[0]
+    first = embed(train, model, tokenizer, [0], "mean", window_overlap=16)[0]
     np.testing.assert_allclose(every[0][:, :width], first, rtol=1e-5, atol=1e-6)
     per_token = TaskEmbeddings(model, tokenizer, train, test, probe_layers="all").get("per-token")
     assert per_token[0][0].shape[1] == width  # the summarizer heads keep the last layer
