@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small subset and tiny model: checks the script runs")
     parser.add_argument("--proteins", type=int, help="number of proteins (default: all; --quick: 96)")
     parser.add_argument("--dna-windows", type=int, help="number of 1 kb DNA windows (default 1024; --quick: 32)")
-    parser.add_argument("--max-tokens", type=int, default=32768, help="bioLM token budget per batch")
+    parser.add_argument("--max-tokens", type=int, default=16384, help="bioLM token budget per batch (library default)")
     parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -29,7 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from bioLM.alphabet import reverse_complement
-from bioLM.embedding.batching import collate, token_budget_batches
+from bioLM.embedding.batching import DEFAULT_MAX_PADDING, collate, token_budget_batches
 from bioLM.embedding.loading import hidden_states_model, model_context
 from bioLM.embedding.pooling import VECTOR_POOLINGS, check_pooling, pool, pool_tokens
 from bioLM.embedding.windows import WindowAggregator, WindowMean, window_starts
@@ -48,7 +48,7 @@ class EmbedOptions:
     """Token budget of one batch: batch size x longest item (padding included)."""
     max_batch_size: int | None = None
     """Optional cap on the number of items in a batch."""
-    max_padding: float = 0.25
+    max_padding: float = DEFAULT_MAX_PADDING
     """No item is padded by more than this fraction of its batch's longest item (sorted batching)."""
     window_overlap: int | None = None
     """Tokens shared by consecutive windows of a long sequence; None: no windowing (a too-long sequence is an error)."""
