@@ -101,6 +101,21 @@ def _clean(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
+def _percentile_ci(statistic: Callable[[np.ndarray], float], n: int, n_boot: int, seed: int,
+                   level: float) -> tuple[float, float]:
+    """Percentile CI of ``statistic(idx)`` over ``n_boot`` resamples ``idx`` of ``n`` items (undefined replicates,
+    e.g. one class drawn, are dropped)."""
+    if n_boot < 1:
+        raise ConfigError(f"n_boot={n_boot} must be >= 1")
+    rng = np.random.default_rng(seed)
+    values = np.asarray([statistic(rng.integers(0, n, n)) for _ in range(n_boot)], dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan")
+    alpha = (1 - level) / 2
+    return float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha))
+
+
 def bootstrap_ci(metric: MetricFn, y: np.ndarray, predictions: Sequence[np.ndarray], n_boot: int = 1000,
                  seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Percentile CI of ``mean_s metric(y[idx], predictions[s][idx])`` over ``n_boot`` resamples of the items.
@@ -108,20 +123,26 @@ def bootstrap_ci(metric: MetricFn, y: np.ndarray, predictions: Sequence[np.ndarr
     ``predictions``: one array per seed, first axis the N items. Replicates where the metric is undefined
     (e.g. one class drawn) are dropped. Deterministic for a given ``seed``.
     """
-    if n_boot < 1:
-        raise ConfigError(f"n_boot={n_boot} must be >= 1")
     y = np.asarray(y)
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, len(y), len(y))
-        values.append(np.mean([metric(y[idx], p[idx]) for p in predictions]))
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return float("nan"), float("nan")
-    alpha = (1 - level) / 2
-    return float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha))
+    return _percentile_ci(lambda idx: np.mean([metric(y[idx], p[idx]) for p in predictions]), len(y), n_boot,
+                          seed, level)
+
+
+def paired_difference(metric: MetricFn, y: np.ndarray, first: Sequence[np.ndarray], second: Sequence[np.ndarray],
+                      n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+    """``metric(first) - metric(second)`` (each averaged over its seeds) on the same test items, with a paired
+    bootstrap CI (both scored on the same resamples): ``verdict`` is ``better`` / ``worse`` when the CI excludes 0,
+    else ``not resolved``."""
+    y = np.asarray(y)
+
+    def difference(idx: np.ndarray) -> float:
+        return float(np.mean([metric(y[idx], p[idx]) for p in first]) -
+                     np.mean([metric(y[idx], p[idx]) for p in second]))
+
+    value = difference(np.arange(len(y)))
+    low, high = _percentile_ci(difference, len(y), n_boot, seed, level)
+    verdict = "better" if low > 0 else "worse" if high < 0 else "not resolved"
+    return {"difference": _clean(value), "ci": [_clean(low), _clean(high)], "verdict": verdict}
 
 
 def summarize(metric: MetricFn, y: np.ndarray, predictions: Sequence[np.ndarray], n_boot: int = 1000,

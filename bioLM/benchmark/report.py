@@ -64,6 +64,12 @@ def _classification_section(task: dict) -> list[str]:
                   "| method | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
         lines += [f"| {r['method']} | " + " | ".join(_cell(r["dedup_metrics"][m]) for m in metrics) + " |"
                   for r in dedup]
+    if task.get("comparisons"):
+        lines += ["", "Evaluator minus baseline, MCC, paired bootstrap over the same test resamples (a CI that excludes "
+                  "0 says the difference is real):", "", "| evaluator | baseline | difference [95% CI] | verdict |",
+                  "|---|---|---|---|"]
+        lines += [f"| {c['evaluator']} | {c['baseline']} | {_num(c['difference'])} [{_num(c['ci'][0])}, "
+                  f"{_num(c['ci'][1])}] | {c['verdict']} |" for c in task["comparisons"]]
     return lines + [""]
 
 

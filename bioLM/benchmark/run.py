@@ -77,8 +77,12 @@ def _metric_block(y: np.ndarray, predictions: list[np.ndarray], metric_names: li
     return {name: M.summarize(M.CLASSIFICATION[name], y, predictions, n_boot).as_dict() for name in metric_names}
 
 
-def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: ModelUnderTest) -> tuple[dict, dict]:
-    """Every evaluator and baseline on one task, every seed; (result dict, seed-0 probabilities per method)."""
+def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: ModelUnderTest,
+                        predictions_dir: Path) -> tuple[dict, dict]:
+    """Every evaluator and baseline on one task, every seed; (result dict, seed-0 probabilities per method).
+
+    Each evaluator is compared with each baseline on the primary metric (MCC) by a paired bootstrap of the
+    difference (``comparisons``); every seed's test probabilities are written to ``predictions_dir``."""
     task = prepare_task(data_dir / spec.path, spec.format, spec.split_seed, spec.max_train, spec.max_test)
     if task.kind != "classification":
         raise InputFormatError(f"task {spec.name!r} has non-integer labels; benchmark classification tasks "
@@ -96,7 +100,7 @@ def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: Mod
                                     suite.probe_layers, suite.window_overlap)
     methods = [(n, "evaluator") for n in suite.evaluators] + [
         (n, "baseline") for n in suite.baselines if n != "aa-composition" or task.alphabet == "protein"]
-    rows, seed0 = [], {}
+    rows, seed0, every_seed = [], {}, {}
     for name, role in methods:
         start, probabilities = time.perf_counter(), []
         for seed in suite.seeds:
@@ -107,7 +111,7 @@ def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: Mod
                                  suite.budget, seed)
             probabilities.append(np.asarray(p, dtype=np.float64))
         wall = time.perf_counter() - start
-        seed0[name] = probabilities[0]
+        seed0[name], every_seed[name] = probabilities[0], probabilities
         row = {"method": name, "role": role, "wall_s": wall,
                "metrics": _metric_block(test.labels, probabilities, names, suite.bootstrap)}
         if leakage.n_duplicates:
@@ -116,9 +120,17 @@ def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: Mod
         logger.info("%s / %s: %s", spec.name, name,
                     {k: round(v["value"], 4) for k, v in row["metrics"].items() if v["value"] is not None})
         rows.append(row)
+    comparisons = [{"evaluator": a, "baseline": b, "metric": "mcc",
+                    **M.paired_difference(M.mcc, test.labels, every_seed[a], every_seed[b], suite.bootstrap)}
+                   for a, role_a in methods if role_a == "evaluator"
+                   for b, role_b in methods if role_b == "baseline"]
+    predictions_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(predictions_dir / f"{spec.name}.npz", y=test.labels, seeds=np.asarray(suite.seeds),
+                        **{name: np.stack(p) for name, p in every_seed.items()})
     result = {"name": spec.name, "type": "classification", "path": str(spec.path), "primary_metric": "mcc",
               "classes": task.label_names, "alphabet": task.alphabet,
-              "sizes": {s: len(task.splits[s]) for s in task.splits}, "leakage": leakage.as_dict(), "rows": rows}
+              "sizes": {s: len(task.splits[s]) for s in task.splits}, "leakage": leakage.as_dict(), "rows": rows,
+              "comparisons": comparisons}
     return result, {"y": test.labels, "probabilities": seed0}
 
 
@@ -213,7 +225,8 @@ def _run(suite: Suite, data_dir: Path, out_dir: Path) -> BenchmarkResult:
     for spec in suite.tasks:
         task_start = time.perf_counter()
         if spec.type == "classification":
-            result, predictions[spec.name] = classification_task(suite, spec, data_dir, model)
+            result, predictions[spec.name] = classification_task(suite, spec, data_dir, model,
+                                                                  out_dir / "predictions")
         elif spec.type == "mutations":
             result = mutations_task(suite, spec, data_dir, model, out_dir)
         else:

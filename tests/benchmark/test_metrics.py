@@ -71,3 +71,16 @@ def test_spearman_and_ratio_ci():
     assert 0.7 < estimate.value < 1 and estimate.ci[0] <= estimate.value <= estimate.ci[1]
     value, low, high = M.ratio_ci(np.array([10.0, 30.0, 20.0]), np.array([10.0, 10.0, 10.0]), n_boot=200)
     assert value == pytest.approx(2.0) and 1.0 <= low <= value <= high <= 3.0
+
+
+def test_paired_difference_resolves_a_real_gap_and_not_noise():
+    y, good = _binary(n=600)
+    rng = np.random.default_rng(5)
+    coin = rng.random(600)
+    chance = np.stack([1 - coin, coin], 1)
+    gap = M.paired_difference(M.mcc, y, [good], [chance], n_boot=200)
+    assert gap["difference"] == pytest.approx(M.mcc(y, good) - M.mcc(y, chance))
+    assert gap["verdict"] == "better" and gap["ci"][0] > 0
+    assert M.paired_difference(M.mcc, y, [chance], [good], n_boot=200)["verdict"] == "worse"
+    same = M.paired_difference(M.mcc, y, [good], [good.copy()], n_boot=50)
+    assert same["difference"] == 0.0 and same["ci"] == [0.0, 0.0] and same["verdict"] == "not resolved"

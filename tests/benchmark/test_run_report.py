@@ -36,6 +36,13 @@ def test_results_json_has_every_section(outcome):
     assert [r["method"] for r in motif["rows"]] == ["embedding-lr", "abstractive-lr", "kmer-4", "cnn"]
     mcc = motif["rows"][2]["metrics"]["mcc"]
     assert len(mcc["seeds"]) == 2 and mcc["ci"][0] <= mcc["value"] <= mcc["ci"][1]
+    pairs = [(c["evaluator"], c["baseline"]) for c in motif["comparisons"]]
+    assert pairs == [("embedding-lr", "kmer-4"), ("embedding-lr", "cnn"), ("abstractive-lr", "kmer-4"),
+                     ("abstractive-lr", "cnn")]
+    first = motif["comparisons"][0]
+    assert first["difference"] == pytest.approx(motif["rows"][0]["metrics"]["mcc"]["value"] - mcc["value"])
+    saved = np.load(outcome.out_dir / "predictions" / "motif.npz")
+    assert saved["kmer-4"].shape == (2, 12, 2) and list(saved["seeds"]) == [0, 1] and len(saved["y"]) == 12
     bits = results["tasks"][1]["files"][0]
     assert bits["letters"] == 1200 and bits["unit"] == "base"
     assert 1.5 < bits["model"]["value"] < 3.5 and {"gzip-9", "bzip2-9", "xz-9e"} <= set(bits["classic"])
@@ -44,6 +51,7 @@ def test_results_json_has_every_section(outcome):
 def test_report_and_plots_written(outcome):
     report = (outcome.out_dir / "report.md").read_text()
     assert "| kmer-4 | baseline |" in report and "embedding-lr" in report
+    assert "| embedding-lr | kmer-4 |" in report and "paired bootstrap" in report
     assert "Published, different compute" in report
     measured, published = report.split("## Published, different compute")
     assert "Paper model" not in measured and "Paper model" in published
