@@ -44,11 +44,23 @@ def test_missing_suite_file(tmp_path):
         Suite.from_yaml(tmp_path / "nope.yaml")
 
 
-@pytest.mark.parametrize("name", ["dna-small", "dna-gue", "protein", "compression"])
+SUITES = sorted(path.stem for path in (REPO / "benchmarks" / "suites").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", SUITES)
 def test_shipped_suites_parse(name):
     suite = Suite.from_yaml(REPO / "benchmarks" / "suites" / f"{name}.yaml")
     assert suite.name == name and suite.tasks
     assert suite.resolve(suite.model.recipe).is_file()
+    data = REPO.parent / "shared" / "data"
+    if data.is_dir():  # every file the suite names exists in the shared data
+        paths = suite.model.inputs + [p for t in suite.tasks for p in [t.path, t.wild_type, *t.files] if p]
+        missing = [p for p in paths if not (data / p).exists()]
+        assert not missing, missing
+
+
+def test_shipped_suite_list():
+    assert {"dna-small", "dna-gue", "dna-gue-1h", "protein", "protein-cpu", "compression"} <= set(SUITES)
 
 
 def test_leakage_finds_exact_duplicates():
