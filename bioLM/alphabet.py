@@ -104,7 +104,7 @@ class LetterPolicy:
         if nucleotide_to_dna:
             source, target = source + b"U", target.replace(b"U", b"T") + b"T"
         self._upper_bytes = bytes.maketrans(source, target)
-        self._upper_str = {a: b for a, b in zip(source, target)}
+        self._upper_str = dict(zip(source, target))
 
     def apply(self, sequence: str, *, replace_invalid: bool = False, path: str | None = None,
               record: str | None = None) -> str:
@@ -129,12 +129,10 @@ class LetterPolicy:
         position = min(upper.index(c) for c in bad)
         char = sequence[position]
         kind = "non-ASCII character" if not char.isascii() else "character"
-        error = AlphabetError(
+        raise AlphabetError(
             f"{kind} {char!r} at position {position} is not in the {self.alphabet.name} alphabet "
             f"(valid: {self.valid}); fix the input or opt into replacement by {self.alphabet.unknown!r}",
-            path=path, record=record)
-        error.position = position
-        raise error
+            path=path, record=record, position=position)
 
 
 @functools.cache

@@ -34,7 +34,10 @@ class InputFormatError(BioLMError, ValueError):
 class AlphabetError(InputFormatError):
     """A sequence holds a character outside the alphabet it is read with (0-based ``position`` when known)."""
 
-    position: int | None = None
+    def __init__(self, message: str, path: str | Path | None = None, record: str | None = None,
+                 line: int | None = None, position: int | None = None) -> None:
+        super().__init__(message, path, record, line)
+        self.position = position
 
 
 class RegionError(BioLMError, ValueError):

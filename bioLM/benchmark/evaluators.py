@@ -56,8 +56,8 @@ class TaskEmbeddings:
             self._cache[pooling] = (values[:len(self.train)], values[len(self.train):])
         return self._cache[pooling]
 
-
     def _overlap(self) -> int:
+        """The suite's window overlap, at most a quarter of the model's context."""
         from bioLM.embedding import model_context
 
         return min(self.window_overlap, model_context(self.model, self.tokenizer) // 4)

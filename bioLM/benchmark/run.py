@@ -100,7 +100,7 @@ def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: Mod
                                     suite.probe_layers, suite.window_overlap)
     methods = [(n, "evaluator") for n in suite.evaluators] + [
         (n, "baseline") for n in suite.baselines if n != "aa-composition" or task.alphabet == "protein"]
-    rows, seed0, every_seed = [], {}, {}
+    rows, every_seed = [], {}
     for name, role in methods:
         start, probabilities = time.perf_counter(), []
         for seed in suite.seeds:
@@ -111,7 +111,7 @@ def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: Mod
                                  suite.budget, seed)
             probabilities.append(np.asarray(p, dtype=np.float64))
         wall = time.perf_counter() - start
-        seed0[name], every_seed[name] = probabilities[0], probabilities
+        every_seed[name] = probabilities
         row = {"method": name, "role": role, "wall_s": wall,
                "metrics": _metric_block(test.labels, probabilities, names, suite.bootstrap)}
         if leakage.n_duplicates:
@@ -131,7 +131,7 @@ def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: Mod
               "classes": task.label_names, "alphabet": task.alphabet,
               "sizes": {s: len(task.splits[s]) for s in task.splits}, "leakage": leakage.as_dict(), "rows": rows,
               "comparisons": comparisons}
-    return result, {"y": test.labels, "probabilities": seed0}
+    return result, {"y": test.labels, "probabilities": {name: p[0] for name, p in every_seed.items()}}
 
 
 def _fitness(path: Path, column: str) -> np.ndarray:

@@ -165,6 +165,12 @@ class Suite:
             raise ConfigError(f"{source}: model.recipe needs model.inputs (FASTA files to pretrain on)")
         if not self.seeds:
             raise ConfigError(f"{source}: 'seeds' must list at least one seed, e.g. seeds: [0, 1, 2]")
+        layers = self.probe_layers
+        if layers != "all" and not (isinstance(layers, list) and layers and all(type(x) is int for x in layers)):
+            raise ConfigError(f"{source}: probe_layers={layers!r}: give a list of layer indices (e.g. [-1, -2]) "
+                              "or 'all'")
+        if self.window_overlap < 0:
+            raise ConfigError(f"{source}: window_overlap={self.window_overlap} must be >= 0")
         names = [t.name for t in self.tasks]
         if len(set(names)) != len(names):
             raise ConfigError(f"{source}: task names must be unique, got {names}")

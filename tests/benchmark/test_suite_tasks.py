@@ -31,6 +31,9 @@ def _write(tmp_path, text: str) -> Path:
     ("model: {path: m}\ntasks: [{name: c, type: compression}]\n", "needs 'files'"),
     ("model: {path: m}\ntasks: [{name: c, type: zip}]\n", "not one of"),
     ("model: [\n", "not valid YAML"),
+    ("model: {path: m}\nprobe_layers: last\n", "probe_layers='last': give a list of layer indices"),
+    ("model: {path: m}\nprobe_layers: [-1, top]\n", "give a list of layer indices"),
+    ("model: {path: m}\nwindow_overlap: -1\n", "window_overlap=-1 must be >= 0"),
 ])
 def test_suite_errors_name_the_file_and_key(tmp_path, text, message):
     path = _write(tmp_path, text)
