@@ -49,6 +49,8 @@ ALPHABETS: dict[str, Alphabet] = {"dna": DNA, "rna": RNA, "protein": PROTEIN}
 
 _NUCLEOTIDE_LIKE = set("ACGTUN")
 _PROTEIN_ONLY = set("EFILPQ")  # letters that are not IUPAC nucleotide codes
+_IUPAC_NUCLEOTIDE = set(IUPAC_DNA + "U-")
+MIN_IUPAC_DETECT = 10  # letters needed before a sequence rich in ambiguity codes is read as nucleotides
 
 
 def get_alphabet(name: str | Alphabet) -> Alphabet:
@@ -63,7 +65,9 @@ def get_alphabet(name: str | Alphabet) -> Alphabet:
 
 def detect_alphabet(sequence: str) -> AlphabetName:
     """Guess the alphabet of ``sequence`` (any case): protein if it has letters that no nucleotide code uses,
-    or if fewer than 90% of its letters are A, C, G, T, U or N; RNA if it has U and no T; else DNA."""
+    or if fewer than 90% of its letters are A, C, G, T, U or N -- unless it has at least ``MIN_IUPAC_DETECT``
+    letters, all IUPAC nucleotide codes, at least half of them A, C, G, T, U or N (a protein without any of
+    E, F, I, L, P, Q that long is rare); RNA if it has U and no T; else DNA."""
     upper = sequence.upper()
     if not upper:
         return "dna"
@@ -71,7 +75,8 @@ def detect_alphabet(sequence: str) -> AlphabetName:
     if letters & _PROTEIN_ONLY:
         return "protein"
     nucleotide_like = sum(upper.count(c) for c in _NUCLEOTIDE_LIKE)
-    if nucleotide_like < 0.9 * len(upper):
+    iupac_rich = len(upper) >= MIN_IUPAC_DETECT and letters <= _IUPAC_NUCLEOTIDE and 2 * nucleotide_like >= len(upper)
+    if nucleotide_like < 0.9 * len(upper) and not iupac_rich:
         return "protein"
     if "U" in letters and "T" not in letters:
         return "rna"

@@ -27,6 +27,7 @@ def test_alphabets_letters():
 @pytest.mark.parametrize(("sequence", "expected"), [
     ("ACGTACGTNN", "dna"), ("acgu", "rna"), ("ACGU", "rna"), ("MKVLEFQ", "protein"), ("MKVW", "protein"),
     ("ACGTACGTACGTACGTACGR", "dna"), ("ACGTRYKM", "protein"), ("", "dna"),
+    ("acgurykmacgu", "rna"), ("acgtuacgturyk", "dna"), ("MKVWHRDSTAGC", "protein"),
 ])
 def test_detect_alphabet(sequence, expected):
     assert detect_alphabet(sequence) == expected

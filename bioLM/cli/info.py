@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 COLUMNS = ["file", "format", "compression", "records", "total", "min", "median", "max", "alphabet", "GC",
-           "soft-masked", "non-ACGT"]
+           "soft-masked", "non-canonical"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def _number(value: float) -> str:
 
 
 def _row(info: dict[str, Any]) -> list[str]:
-    non_acgt = " ".join(f"{s}:{n}" for s, n in info["non_acgt"].items()) or "-"
+    non_acgt = " ".join(f"{s}:{n}" for s, n in info["non_canonical"].items()) or "-"
     gc = "-" if info["gc"] is None else f"{info['gc']:.4f}"
     records = str(info["records"]) + (f" ({info['empty_records']} empty)" if info["empty_records"] else "")
     return [info["path"], info["format"], info["compression"], records, str(info["total_length"]),

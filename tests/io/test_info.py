@@ -18,9 +18,16 @@ def test_file_info_counts(write):
 
 def test_file_info_rna_and_protein(write):
     rna = file_info(write("r.fa", ">r\nUUGCA\n"))
-    assert rna["alphabet"] == "rna" and rna["non_acgt"] == {"U": 2} and rna["gc"] == pytest.approx(0.4)
-    protein = file_info(write("p.fa", ">p\nMKLEF\n"))
+    assert rna["alphabet"] == "rna" and rna["non_acgt"] == {} and rna["gc"] == pytest.approx(0.4)
+    protein = file_info(write("p.fa", ">p\nMKLEFXACDGHU\n"))
     assert protein["alphabet"] == "protein" and protein["gc"] is None
+    assert protein["non_canonical"] == {"U": 1, "X": 1} and protein["non_acgt"] is None
+
+
+def test_file_info_iupac_rna_with_t_is_nucleotide(write):
+    mixed = file_info(write("m.fa", ">m\nacgurykmacgtuu\n"))
+    assert mixed["alphabet"] == "dna" and mixed["non_canonical"] == {"K": 1, "M": 1, "R": 1, "Y": 1}
+    assert mixed["gc"] == pytest.approx(4 / 10)
 
 
 def test_cli_table_json_and_errors(write, capsys):
