@@ -33,6 +33,9 @@ def run_train(args: argparse.Namespace) -> int:
         raise ConfigError("--kind bpe needs training FASTA files: biolm tokenizer train --kind bpe FASTA... --out DIR")
     if args.kind != "bpe" and args.files:
         raise ConfigError(f"--kind {args.kind} needs no training data; drop the FASTA arguments")
+    if args.out.exists() and not args.out.is_dir():
+        raise ConfigError(f"--out {args.out} is an existing file; the tokenizer is saved as a directory: choose "
+                          "a new path or an existing directory")
     tokenizer = build_tokenizer(args.kind, alphabet=args.alphabet, k=args.k, stride=args.stride,
                                 vocab_size=args.vocab_size, files=args.files or None, chunk_size=args.chunk_size)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -55,15 +55,23 @@ def train_bpe(vocab_size: int = 4096, alphabet: str = "dna", sequences: Iterable
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=list(SPECIAL_TOKENS),
         initial_alphabet=list(letters), show_progress=False, max_token_length=max_token_length)
-    tokenizer.train_from_iterator(_pieces(_training_sequences(sequences, files, alphabet), chunk_size), trainer)
+    letters_seen = [0]
+    tokenizer.train_from_iterator(_pieces(_training_sequences(sequences, files, alphabet), chunk_size, letters_seen),
+                                  trainer)
+    if not letters_seen[0]:
+        where = ", ".join(str(path) for path in files or ()) or "sequences=..."
+        raise ConfigError(f"the BPE training data ({where}) holds no sequence letters (only headers or empty "
+                          "records); give FASTA/FASTQ files with sequences")
     logger.info("trained BPE: %d tokens", tokenizer.get_vocab_size())
     return tokenizer
 
 
-def _pieces(sequences: Iterable[str], chunk_size: int) -> Iterator[str]:
-    """Strings of at most ``_FEED * chunk_size`` letters (a multiple of the piece size, so pieces are unchanged)."""
+def _pieces(sequences: Iterable[str], chunk_size: int, letters_seen: list[int]) -> Iterator[str]:
+    """Strings of at most ``_FEED * chunk_size`` letters (a multiple of the piece size, so pieces are unchanged);
+    adds the letters yielded to ``letters_seen[0]``."""
     step = _FEED * chunk_size
     for sequence in sequences:
+        letters_seen[0] += len(sequence)
         for start in range(0, len(sequence), step):
             yield sequence[start:start + step]
 
@@ -74,6 +82,17 @@ def _training_sequences(sequences: Iterable[str] | None, files: Iterable[str | P
         yield from sequences
     for path in files or ():
         yield from read_sequences(path, alphabet)
+
+
+def _detected_alphabet(path: Path) -> str | None:
+    """The alphabet :func:`bioLM.io.read_fastx` detects from the first non-empty record (None: no sequences)."""
+    from bioLM.io import read_fastx
+
+    reader = read_fastx(path)
+    for _ in reader:
+        if reader.alphabet is not None:
+            return reader.alphabet.name
+    return None
 
 
 def read_sequences(path: str | Path, alphabet: str = "dna") -> Iterator[str]:
@@ -92,5 +111,13 @@ def read_sequences(path: str | Path, alphabet: str = "dna") -> Iterator[str]:
             for entry in handle:
                 yield entry.sequence
         return
-    for record in read_fastx(path, alphabet="dna" if alphabet == "rna" else alphabet, replace_invalid=True):
+    expected = "dna" if alphabet == "rna" else alphabet
+    detected = _detected_alphabet(path)
+    if detected is not None and ("protein" in (detected, expected)) and detected != expected:
+        from bioLM.errors import AlphabetError
+
+        raise AlphabetError(f"the first record reads as {detected}, but the tokenizer's alphabet is {alphabet}; "
+                            f"pass --alphabet {detected if detected == 'protein' else 'dna'} (alphabet=...) or "
+                            "give a file of the right kind", path=path, record=None, line=None)
+    for record in read_fastx(path, alphabet=expected, replace_invalid=True):
         yield record.sequence
