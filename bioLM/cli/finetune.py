@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bioLM.scoring.finetune import FinetuneConfig, finetune
+    from bioLM.scoring.finetune import FinetuneConfig, finetune, finite_metrics
     from bioLM.scoring.tasks import load_task
 
     config = FinetuneConfig(freeze_backbone=args.freeze_backbone, learning_rate=args.learning_rate,
@@ -41,5 +41,5 @@ def run(args: argparse.Namespace) -> int:
     task = load_task(args.task, fmt=args.task_format, seed=args.seed)
     result = finetune(args.model, task, args.out, config)
     print(json.dumps({"out": str(result.out_dir), "task": task.name, "kind": task.kind, "epochs": result.epochs,
-                      "best_epoch": result.best_epoch, "metrics": result.metrics}, indent=2))
+                      "best_epoch": result.best_epoch, "metrics": finite_metrics(result.metrics)}, indent=2))
     return 0

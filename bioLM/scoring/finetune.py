@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -232,6 +233,9 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
              config: FinetuneConfig | None = None, **options) -> FinetuneResult:
     """Fine-tune ``model_dir`` on ``task`` (a :class:`Task` or a task folder) and export to ``out_dir``."""
     config = config or FinetuneConfig(**options)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ConfigError(f"out={str(out_dir)!r} is an existing file; the fine-tuned model is saved as a directory: "
+                          "choose a new path")
     if config.batch_size < 1 or config.max_epochs < 1 or config.patience < 0:
         raise ConfigError(f"batch_size={config.batch_size}, max_epochs={config.max_epochs} must be >= 1 and "
                           f"patience={config.patience} >= 0")
@@ -265,6 +269,12 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     return result
 
 
+def finite_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, float | None]]:
+    """``metrics`` with NaN / inf (an undefined AUROC, a constant prediction) as None: JSON has no NaN."""
+    return {split: {name: value if math.isfinite(value) else None for name, value in values.items()}
+            for split, values in metrics.items()}
+
+
 def _export(model, tokenizer, result: FinetuneResult, task: Task, config: FinetuneConfig) -> None:
     result.out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(result.out_dir)
@@ -272,5 +282,6 @@ def _export(model, tokenizer, result: FinetuneResult, task: Task, config: Finetu
     summary = {"task": task.name, "kind": task.kind, "labels": task.label_names, "metrics": result.metrics,
                "epochs": result.epochs, "best_epoch": result.best_epoch, "config": asdict(config),
                "sizes": {s: len(v) for s, v in task.splits.items()}}
-    (result.out_dir / "metrics.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    summary["metrics"] = finite_metrics(result.metrics)
+    (result.out_dir / "metrics.json").write_text(json.dumps(summary, indent=2, default=str, allow_nan=False) + "\n")
     logger.info("fine-tuned model exported to %s; metrics %s", result.out_dir, result.metrics)

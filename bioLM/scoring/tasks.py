@@ -220,6 +220,28 @@ def read_scl(path: str | Path) -> Task:
     return Task(path.name, "classification", splits, names, "protein")
 
 
+SPLIT_FILES = {"gue": {"validation": "dev.csv", "test": "test.csv"}, "scl": {"validation": "splits.json",
+                                                                          "test": "splits.json"}}
+
+
+def _check_labels_seen(task: Task, path: Path, fmt: str) -> None:
+    """A validation or test label that no training sequence has would become a class the model never learns."""
+    seen = set(np.unique(task.splits["train"].labels).tolist())
+    for split in ("validation", "test"):
+        labels = task.splits[split].labels
+        unseen = sorted(set(np.unique(labels).tolist()) - seen)
+        if unseen:
+            first = int(np.flatnonzero(np.isin(labels, unseen))[0])
+            where = path / SPLIT_FILES[fmt][split] if fmt in SPLIT_FILES else path
+            line = _read_gue_csv(where)[2][first] if fmt == "gue" else None
+            name = task.label_names[unseen[0]] if unseen[0] < len(task.label_names) else unseen[0]
+            raise InputFormatError(
+                f"{split} label {name!r} never occurs in the training split (training labels: "
+                f"{sorted(task.label_names[i] for i in seen)}); a class must have training examples: fix the "
+                f"labels or move examples of it into the training split", path=where, line=line,
+                record=None if fmt == "gue" else f"{split} #{first + 1}")
+
+
 def load_task(spec: str | Path, fmt: TaskFormat | None = None, seed: int = 0,
               fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> Task:
     """Read the task folder ``spec`` (format detected unless ``fmt``); logs the split sizes."""
@@ -236,6 +258,8 @@ def load_task(spec: str | Path, fmt: TaskFormat | None = None, seed: int = 0,
     for split in SPLITS:
         if len(task.splits[split]) == 0:
             raise InputFormatError(f"the {split} split is empty", path=path)
+    if task.kind == "classification":
+        _check_labels_seen(task, path, fmt)
     logger.info("task %s (%s, %s): %s", task.name, fmt, task.kind,
                 {s: len(task.splits[s]) for s in SPLITS})
     return task

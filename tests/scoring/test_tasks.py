@@ -63,15 +63,18 @@ def test_fasta_per_class_seeded_stratified(tmp_path, rng):
 def test_scl_format(tmp_path):
     folder = tmp_path / "scl"
     folder.mkdir()
-    (folder / "data.csv").write_text("entry,seq,scl\nP1,MKV,0\nP2,MAAL,2\nP3,MW,1\nP4,MC,2\n")
-    (folder / "splits.json").write_text(json.dumps({"trn": [0, 3], "evl": [1], "tst": [2], "cv": {}}))
+    (folder / "data.csv").write_text("entry,seq,scl\nP1,MKV,0\nP2,MAAL,2\nP3,MW,1\nP4,MC,2\nP5,MKK,1\n")
+    (folder / "splits.json").write_text(json.dumps({"trn": [0, 3, 4], "evl": [1], "tst": [2], "cv": {}}))
     (folder / "labels.json").write_text(json.dumps({"index_to_label": {"0": "Cyto", "1": "Nuc", "2": "Sec"}}))
     task = load_task(folder)
     assert detect_format(folder) == "scl" and task.alphabet == "protein"
     assert task.label_names == ["Cyto", "Nuc", "Sec"]
-    assert task.splits["train"].sequences == ["MKV", "MC"] and task.splits["test"].labels.tolist() == [1]
+    assert task.splits["train"].sequences == ["MKV", "MC", "MKK"] and task.splits["test"].labels.tolist() == [1]
     (folder / "splits.json").write_text(json.dumps({"trn": [0, 9], "evl": [1], "tst": [2]}))
-    with pytest.raises(InputFormatError, match="row index 9 but data.csv has 4 rows"):
+    with pytest.raises(InputFormatError, match="row index 9 but data.csv has 5 rows"):
+        load_task(folder)
+    (folder / "splits.json").write_text(json.dumps({"trn": [0, 3], "evl": [1], "tst": [2]}))
+    with pytest.raises(InputFormatError, match=r"splits.json, record 'test #1': test label 'Nuc' never occurs"):
         load_task(folder)
 
 
@@ -90,3 +93,10 @@ def test_real_task_folders(shared_data):
     scl = load_task(tasks / "protein" / "scl2205")
     assert {s: len(v) for s, v in scl.splits.items()} == {"train": 15183, "validation": 1260, "test": 2631}
     assert scl.num_labels == 13 and scl.label_names[0] == "Cytoplasm"
+
+
+def test_label_unseen_in_training_is_an_error(tmp_path):
+    rows = {"train": [("ACGT", 0), ("GGCC", 1)], "dev": [("ACGA", 1)], "test": [("CCCC", 0), ("CCGA", 0), ("CCGG", 2)]}
+    folder = write_gue(tmp_path / "unseen", rows)
+    with pytest.raises(InputFormatError, match=r"test.csv, line 4: test label '2' never occurs in the training"):
+        load_task(folder)
