@@ -3,12 +3,14 @@
 Streams records one at a time (memory holds one record), splits them at long runs of N, cuts long pieces into
 windows, tokenizes each window with ``encode_sequence`` and appends the ids to the shard of its split, with
 ``<eos>`` between records and between pieces separated by an N run. Train/validation: whole records chosen
-by a seeded shuffle (about ``val_fraction`` of the bases), or the last ``val_fraction`` of the bases of a
-record when the corpus is a single record (or ``split_by="region"``), so the same bases never appear in both.
+by a seeded shuffle when they make up ``val_fraction`` of the bases within ``val_tolerance``, else the last
+``val_fraction`` of the bases of every record (``split_by="auto"``; ``record`` / ``region`` force one), so the
+same bases never appear in both and the held-out share is what was asked. The split made is logged.
 A first pass over the inputs indexes record lengths (for the split and the progress bar).
 
 Atomicity: everything is written into a temporary sibling directory that replaces ``out_dir`` only when
-complete, and the manifest is written last; re-running with the same inputs, tokenizer and config is a no-op.
+complete, and the manifest is written last; re-running with the same inputs, tokenizer and config is a no-op
+when every shard still passes verification (sizes and sha256), and rebuilds the dataset when one does not.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bioLM.data.manifest import (
     TokenizerInfo,
     file_sha256,
     fingerprint,
+    load_manifest,
 )
 from bioLM.errors import BioLMError, ConfigError, InputFormatError
 
@@ -55,7 +58,10 @@ class PrepareConfig:
     """Seed of the train/validation choice."""
     split_by: str = "auto"
     """``record`` (whole records held out), ``region`` (the last ``val_fraction`` of every record) or
-    ``auto`` (record when there are two or more records, else region)."""
+    ``auto`` (record when whole records make up ``val_fraction`` within ``val_tolerance``, else region)."""
+    val_tolerance: float = 0.2
+    """Relative tolerance of a whole-record split: the held-out bases must lie within
+    ``val_fraction * (1 +- val_tolerance)`` (0.1 -> 8%-12%)."""
     window_bases: int = 1_000_000
     """Pieces longer than this are tokenized in windows of this many bases (rounded down to a multiple of k)."""
     n_run_threshold: int = 100
@@ -194,22 +200,49 @@ def shard_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.uint16 if vocab_size <= 1 << 16 else np.uint32)
 
 
-def choose_validation(lengths: np.ndarray, val_fraction: float, seed: int) -> np.ndarray:
-    """Boolean per record: held out for validation. A seeded shuffle takes records until about
-    ``val_fraction`` of the bases; at least one record for validation and one for training when n >= 2.
-    A single record is split by region instead (all False here)."""
+def choose_validation(lengths: np.ndarray, val_fraction: float, seed: int, tolerance: float = 0.2) -> np.ndarray:
+    """Boolean per record: held out for validation. Records are visited in a seeded shuffle and taken when they
+    keep the held-out bases under ``val_fraction * (1 + tolerance)`` of the total, until at least
+    ``val_fraction * (1 - tolerance)``; at least one record stays in training. The result may miss the band
+    (records too long): :func:`choose_split` then splits by region."""
     n = len(lengths)
     held = np.zeros(n, dtype=bool)
     if n < 2 or val_fraction <= 0:
         return held
-    target = val_fraction * float(lengths.sum())
-    total = 0
+    total = float(lengths.sum())
+    low, high = (1 - tolerance) * val_fraction * total, (1 + tolerance) * val_fraction * total
+    taken = 0
     for i in np.random.default_rng(seed).permutation(n):
-        if held.sum() >= n - 1 or (held.any() and total >= target):
+        if taken >= low or held.sum() >= n - 1:
             break
-        held[i] = True
-        total += int(lengths[i])
+        if taken + int(lengths[i]) <= high:
+            held[i] = True
+            taken += int(lengths[i])
     return held
+
+
+def choose_split(lengths: np.ndarray, config: PrepareConfig) -> tuple[bool, np.ndarray]:
+    """(region split?, records held out whole) for ``config.split_by``; logs the split made."""
+    held = np.zeros(len(lengths), dtype=bool)
+    total = int(lengths.sum())
+    if config.val_fraction <= 0 or total == 0:
+        return False, held
+    if config.split_by != "region":
+        held = choose_validation(lengths, config.val_fraction, config.seed, config.val_tolerance)
+        share = int(lengths[held].sum()) / total
+        fits = abs(share - config.val_fraction) <= config.val_tolerance * config.val_fraction
+        if fits or config.split_by == "record":
+            log = logger.info if fits else logger.warning
+            log("validation split: %d of %d whole records, %.1f%% of the bases (val_fraction %.3g%s)",
+                held.sum(), len(lengths), 100 * share, config.val_fraction,
+                "" if fits else "; whole records cannot make it up: split_by='region' or 'auto' would")
+            return False, held
+        logger.info("validation split: the last %.3g of every record (%d records): whole records would hold out "
+                    "%.1f%% of the bases, outside val_fraction %.3g +- %.0f%%", config.val_fraction, len(lengths),
+                    100 * share, config.val_fraction, 100 * config.val_tolerance)
+    else:
+        logger.info("validation split: the last %.3g of every record (%d records)", config.val_fraction, len(lengths))
+    return True, np.zeros(len(lengths), dtype=bool)
 
 
 def prepare_corpus(inputs: Sequence[str | Path], tokenizer, out_dir: str | Path,
@@ -224,6 +257,8 @@ def prepare_corpus(inputs: Sequence[str | Path], tokenizer, out_dir: str | Path,
     config = config or PrepareConfig()
     if not 0 <= config.val_fraction < 1:
         raise ConfigError(f"val_fraction={config.val_fraction} must be in [0, 1)")
+    if not 0 <= config.val_tolerance < 1:
+        raise ConfigError(f"val_tolerance={config.val_tolerance} must be in [0, 1)")
     if config.split_by not in ("auto", "record", "region"):
         raise ConfigError(f"split_by={config.split_by!r} is not one of ['auto', 'record', 'region']")
     if isinstance(tokenizer, (str, Path)):
@@ -255,15 +290,20 @@ def prepare_corpus(inputs: Sequence[str | Path], tokenizer, out_dir: str | Path,
 
 
 def _existing(out_dir: Path, key: str) -> Manifest | None:
+    """The manifest of ``out_dir`` when it holds this very dataset and every shard passes verification (sizes
+    and sha256: a corrupt shard makes the dataset stale, so re-preparing rebuilds it); else None."""
     if not (out_dir / "manifest.json").is_file():
         return None
-    try:
-        from bioLM.data.shards import verify_dataset
+    from bioLM.data.shards import verify_dataset
 
-        manifest = verify_dataset(out_dir, full=False)
-    except BioLMError:
+    try:
+        manifest = load_manifest(out_dir)
+        if manifest.fingerprint != key:
+            return None
+        return verify_dataset(out_dir, full=True)
+    except BioLMError as error:
+        logger.warning("dataset %s fails verification (%s): rebuilding it", out_dir, error)
         return None
-    return manifest if manifest.fingerprint == key else None
 
 
 def _swap_into_place(tmp: Path, out_dir: Path) -> None:
@@ -288,10 +328,7 @@ def _build(files: list[Path], source_sha: list[str], tokenizer, tok: TokenizerIn
     file_index, lengths, counts = _index(files, read_kwargs)
     if len(lengths) == 0:
         raise InputFormatError("the inputs hold no records", path=files[0])
-    region_split = config.val_fraction > 0 and (config.split_by == "region" or
-                                                (config.split_by == "auto" and len(lengths) == 1))
-    held = np.zeros(len(lengths), bool) if region_split else choose_validation(lengths, config.val_fraction,
-                                                                                 config.seed)
+    region_split, held = choose_split(lengths, config)
     dtype = shard_dtype(tok.vocab_size)
     writers = {s: _ShardWriter(root, s, dtype, config.shard_tokens, config.soft_mask) for s in ("train", "val")}
     bpt = bases_per_token(tokenizer)

@@ -41,10 +41,10 @@ class DataConfig:
     dataset_dir: str | None = None
     """Prepared token shards (default: ``<trainer.out_dir>/dataset``); prepared when missing or stale."""
     val_fraction: float = 0.1
-    """Fraction of the bases held out for validation (whole records, or a contiguous region of one record)."""
+    """Fraction of the bases held out for validation (whole records, or the tail of every record)."""
     split_by: Literal["auto", "record", "region"] = "auto"
-    """Validation: whole records (``record``), the tail of every record (``region``), or ``auto`` (record
-    when the corpus has two or more records)."""
+    """Validation: whole records (``record``), the tail of every record (``region``), or ``auto`` (whole
+    records when they make up ``val_fraction`` within 20%, else the tail of every record)."""
     window_bases: int = 1_000_000
     """Long records are cut into windows of this many bases before tokenization."""
     n_run_threshold: int = 100

@@ -183,3 +183,33 @@ def test_split_by_region_holds_out_the_tail_of_every_record(tmp_path, rng, char)
     for split, part in (("train", slice(0, 80)), ("val", slice(80, 100))):
         expected = np.concatenate([np.append(encode_sequence(char, s[part]), 3) for _, s in records])
         np.testing.assert_array_equal(_tokens(tmp_path / "ds", split), expected)
+
+
+@pytest.mark.parametrize(("lengths", "fraction", "whole_records"), [
+    ([4_900, 4_600], 0.1, False),          # two genomes: either one would hold out ~half
+    ([3_000, 2_500, 2_000], 0.05, False),  # three chromosomes at 5%
+    ([100] * 40, 0.1, True),               # many records: 4 whole records are exactly 10%
+])
+def test_validation_share_honours_val_fraction(tmp_path, rng, char, caplog, lengths, fraction, whole_records) -> None:
+    path = write_fasta_records(tmp_path / "in.fa", [(f"r{i}", random_dna(n, rng)) for i, n in enumerate(lengths)])
+    with caplog.at_level("INFO", logger="bioLM.data.prepare"):
+        manifest = prepare_corpus([path], char, tmp_path / "ds", PrepareConfig(val_fraction=fraction))
+    share = manifest.splits["val"].bases / sum(lengths)
+    assert abs(share - fraction) <= 0.2 * fraction
+    assert (manifest.splits["val"].records < len(lengths)) == whole_records
+    assert ("whole records" if whole_records else "the last") in caplog.text
+
+
+def test_re_preparing_rebuilds_a_corrupt_shard(tmp_path, rng, char, caplog) -> None:
+    path, _ = _records(tmp_path, rng)
+    out = tmp_path / "ds"
+    prepare_corpus([path], char, out, PrepareConfig(val_fraction=0.3))
+    shard = out / load_manifest(out).splits["train"].shards[0].file
+    good = shard.read_bytes()
+    shard.write_bytes(bytes([good[0] ^ 1]) + good[1:])
+    with pytest.raises(InputFormatError, match="run `biolm prepare` again"):
+        verify_dataset(out)
+    with caplog.at_level("WARNING", logger="bioLM.data.prepare"):
+        prepare_corpus([path], char, out, PrepareConfig(val_fraction=0.3))
+    assert "fails verification" in caplog.text and shard.read_bytes() == good
+    verify_dataset(out)
