@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -104,14 +105,31 @@ def _chunks(records: Iterable[InputRecord], size: int) -> Iterator[list[InputRec
         yield chunk
 
 
+def _content_fingerprint(path: Path) -> list:
+    """[resolved path, size, sha256] of a file; of a directory (a model), the same over its files, so that
+    replacing the weights in place changes it."""
+    from bioLM.data.manifest import file_sha256
+
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(f"{file.relative_to(path)}\0{file_sha256(file)}\0".encode())
+        return [str(path.resolve()), sum(f.stat().st_size for f in files), digest.hexdigest()]
+    if path.is_file():
+        return [str(path.resolve()), path.stat().st_size, file_sha256(path)]
+    return [str(path), None, None]
+
+
 def _settings(job: EmbedJob) -> dict:
-    """What a resumed run must share with the run that wrote the shards (inputs by path and size)."""
+    """What a resumed run must share with the run that wrote the shards: the model and the inputs by content
+    (sha256 of every file), and every option that changes the numbers."""
     inputs = [Path(x) for x in (job.fasta, job.reference, job.regions, job.vcf) if x is not None]
     layers = job.layers if isinstance(job.layers, str) else list(job.layers)
     options = {k: v for k, v in asdict(job.options).items()
                if k not in ("progress", "max_tokens", "max_batch_size", "max_padding", "sort")}
-    return {"model": str(Path(job.model).resolve()),
-            "inputs": [[str(p.resolve()), p.stat().st_size if p.exists() else None] for p in inputs],
+    return {"model": _content_fingerprint(Path(job.model)),
+            "inputs": [_content_fingerprint(p) for p in inputs],
             "layers": layers, "pooling": job.pooling, "shard_size": job.shard_size,
             "variant_window": job.variant_window, "skip_ref_mismatch": job.skip_ref_mismatch, "options": options}
 
@@ -128,6 +146,19 @@ def embed_to_file(job: EmbedJob, model=None, tokenizer=None) -> EmbedSummary:
         model, tokenizer = load(job.model)
     writer = ShardedWriter(job.out, job.fmt, job.resume, _settings(job))
     stats = VariantStats()
+    try:
+        n_shards, rows, resumed = _embed_shards(job, writer, model, tokenizer, stats)
+    except BaseException:
+        writer.abandon()
+        raise
+    if resumed:
+        logger.info("resumed: %d of %d shards were already done", resumed, n_shards)
+    paths = writer.finalize(n_shards, job.keep_shards)
+    return EmbedSummary(paths, rows, n_shards, resumed, stats if job.vcf is not None else None)
+
+
+def _embed_shards(job: EmbedJob, writer: ShardedWriter, model, tokenizer, stats: VariantStats) -> tuple[int, int, int]:
+    """Embed and write every shard not already done; returns (shards, rows, shards resumed)."""
     records = _records(job, model_context(model, tokenizer), stats)
     n_shards = resumed = rows = 0
     for index, chunk in enumerate(tqdm(_chunks(records, job.shard_size), desc="shards", unit="shard",
@@ -140,7 +171,4 @@ def embed_to_file(job: EmbedJob, model=None, tokenizer=None) -> EmbedSummary:
         writer.write_shard(index, table)
     if n_shards == 0:
         raise ConfigError("the input holds no sequences to embed")
-    if resumed:
-        logger.info("resumed: %d of %d shards were already done", resumed, n_shards)
-    paths = writer.finalize(n_shards, job.keep_shards)
-    return EmbedSummary(paths, rows, n_shards, resumed, stats if job.vcf is not None else None)
+    return n_shards, rows, resumed

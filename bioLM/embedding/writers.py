@@ -222,8 +222,10 @@ def concat_tables(tables: list[EmbeddingTable]) -> EmbeddingTable:
 class ShardedWriter:
     """Writes an output in shards of rows under ``<out>.shards/`` and merges them at the end.
 
-    ``settings`` (model, layers, pooling, shard size, ...) are stored with the shards; resuming with
-    different settings is an error rather than a silent mix of two runs.
+    ``settings`` (model and input fingerprints, layers, pooling, shard size, ...) are stored with the first
+    shard; resuming with different settings is an error rather than a silent mix of two runs. The directory
+    and its ``settings.json`` appear only with that first shard, and :meth:`abandon` removes a directory that
+    holds no shard, so a run that fails early leaves nothing behind.
     """
 
     def __init__(self, out: str | Path, fmt: str | None = None, resume: bool = False,
@@ -232,18 +234,28 @@ class ShardedWriter:
         self.fmt = output_format(self.out, fmt)
         self.directory = self.out.parent / f"{self.out.name}.shards"
         self.settings = json.loads(json.dumps(settings or {}))
-        settings_path = self.directory / "settings.json"
-        if resume and settings_path.exists():
-            previous = json.loads(settings_path.read_text())
+        self._settings_path = self.directory / "settings.json"
+        if resume and self._settings_path.exists():
+            previous = json.loads(self._settings_path.read_text())
             if previous != self.settings:
+                changed = sorted(k for k in set(previous) | set(self.settings) if previous.get(k) != self.settings.get(k))
                 raise ConfigError(f"--resume: the shards in {str(self.directory)!r} were made with other settings "
-                                  f"({previous}) than this run ({self.settings}); rerun without --resume")
+                                  f"(changed since: {', '.join(changed)}; model and inputs are compared by content "
+                                  "hash); rerun without --resume to embed everything again")
         elif self.directory.exists():
             if not resume:
                 logger.info("removing the shards of a previous run in %s (use --resume to keep them)", self.directory)
             shutil.rmtree(self.directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        atomic_write(settings_path, lambda tmp: tmp.write_text(json.dumps(self.settings, indent=1)))
+
+    def _start(self) -> None:
+        if not self._settings_path.exists():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            atomic_write(self._settings_path, lambda tmp: tmp.write_text(json.dumps(self.settings, indent=1)))
+
+    def abandon(self) -> None:
+        """After a failed run: remove the shard directory when it holds no finished shard (nothing to resume)."""
+        if self.directory.is_dir() and not any(self.directory.glob("shard-*.npz")):
+            shutil.rmtree(self.directory, ignore_errors=True)
 
     def shard_path(self, index: int) -> Path:
         return self.directory / f"shard-{index:05d}.npz"
@@ -253,6 +265,7 @@ class ShardedWriter:
         return self.shard_path(index).exists()
 
     def write_shard(self, index: int, table: EmbeddingTable) -> None:
+        self._start()
         atomic_write(self.shard_path(index), lambda tmp: _save_npz(tmp, table))
 
     def finalize(self, n_shards: int, keep_shards: bool = False) -> list[Path]:

@@ -68,8 +68,10 @@ def test_ragged_only_npz(tmp_path):
 
 
 def test_resume_settings_must_match(tmp_path):
-    ShardedWriter(tmp_path / "o.npz", settings={"pooling": "mean"})
-    with pytest.raises(ConfigError, match="other settings"):
+    writer = ShardedWriter(tmp_path / "o.npz", settings={"pooling": "mean"})
+    assert not writer.directory.exists()  # nothing on disk before the first shard
+    writer.write_shard(0, EmbeddingTable(["a"], {"layer_-1": np.ones((1, 2))}))
+    with pytest.raises(ConfigError, match="changed since: pooling"):
         ShardedWriter(tmp_path / "o.npz", resume=True, settings={"pooling": "max"})
 
 
@@ -95,6 +97,39 @@ def test_embed_to_file_shards_and_resume(tmp_path, rng, loaded, model_dir, monke
     assert calls == [3] and summary.shards_resumed == 2  # only the missing shard is recomputed
     np.testing.assert_allclose(read_npz(tmp_path / "out.npz").arrays["layer_-1"], expected, atol=1e-5)
     assert not (tmp_path / "out.npz.shards").exists()
+
+
+def test_resume_refuses_shards_of_an_edited_input_or_replaced_model(tmp_path, rng, loaded, model_dir):
+    import shutil
+
+    model, tokenizer = loaded
+    fasta = write_fasta_records(tmp_path / "in.fa", [(f"r{i}", random_dna(20, rng)) for i in range(4)])
+    own_model = tmp_path / "model"
+    shutil.copytree(model_dir, own_model)
+    job = EmbedJob(model=own_model, out=tmp_path / "out.npz", fasta=fasta, shard_size=2, keep_shards=True)
+    embed_to_file(job, model, tokenizer)
+    (tmp_path / "out.npz.shards" / "shard-00001.npz").unlink()
+    job.resume = True
+    fasta.write_text(fasta.read_text().replace("r0", "q0"))  # edited in place, same size
+    with pytest.raises(ConfigError, match="changed since: inputs"):
+        embed_to_file(job, model, tokenizer)
+    fasta.write_text(fasta.read_text().replace("q0", "r0"))
+    weights = next(own_model.glob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))  # weights replaced, same size
+    with pytest.raises(ConfigError, match="changed since: model"):
+        embed_to_file(job, model, tokenizer)
+
+
+def test_failed_embed_leaves_no_shard_directory(tmp_path, loaded, model_dir):
+    model, tokenizer = loaded
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">a\nACGT\n>b\nAC!T\n")
+    job = EmbedJob(model=model_dir, out=tmp_path / "out.npz", fasta=bad)
+    with pytest.raises(InputFormatError):
+        embed_to_file(job, model, tokenizer)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.fa"]
 
 
 @pytest.fixture
