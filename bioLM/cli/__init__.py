@@ -55,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     except BioLMError as error:
         print(f"biolm {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a file named by the user cannot be read or written (permissions, disk full)
+        if error.filename is None:
+            raise
+        print(f"biolm {args.command}: error: {error.filename}: {error.strerror}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"biolm {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -93,6 +93,13 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
             raise InputFormatError("input file does not exist", path=path)
     if not files:
         raise ConfigError("no input files given; name FASTA/FASTQ files or a directory of them")
+    for path in files:  # before any work: a file that cannot be opened fails now, by name
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as error:
+            raise InputFormatError(f"cannot read the file ({error.strerror}); check its permissions",
+                                   path=path) from None
     return files
 
 

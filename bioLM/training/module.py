@@ -131,5 +131,10 @@ class BioLMLightningModule(L.LightningModule):
         extras = dict(self.extras)
         metrics = {k: float(v) for k, v in self.trainer.callback_metrics.items()
                    if k.startswith("val_") and torch.as_tensor(v).numel() == 1}
-        extras["metrics"] = metrics
+        # a run resumed from its final checkpoint trains and validates nothing: keep the metrics it had
+        extras["metrics"] = {**self.extras.get("resumed_metrics", {}), **metrics}
+        extras.pop("resumed_metrics", None)
         checkpoint["biolm"] = extras
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.extras["resumed_metrics"] = dict(checkpoint.get("biolm", {}).get("metrics", {}))

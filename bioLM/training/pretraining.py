@@ -194,6 +194,24 @@ def _fit(recipe: Recipe, module: BioLMLightningModule, datamodule, out_dir: Path
     return trainer
 
 
+def check_checkpoint(path: Path) -> None:
+    """Refuse, before any work, a checkpoint that does not load safely: ``torch.load(weights_only=True)``
+    (tensors and plain types only: a pickle that would run code fails here, unexecuted) of a dict with the
+    model's ``state_dict`` and the step. Memory-mapped, so the weights are not read twice."""
+    import pickle
+    import zipfile
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"checkpoint {path} cannot be loaded safely ({reason}); it is corrupt or not a bioLM "
+                          "training checkpoint: move it away to train from scratch") from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "global_step" not in checkpoint:
+        raise ConfigError(f"checkpoint {path} is not a bioLM training checkpoint (no state_dict / global_step); "
+                          "move it away to train from scratch")
+
+
 def pretrain(recipe: Recipe) -> Path:
     """Train ``recipe`` end to end; returns the exported model directory (or last.ckpt with export off)."""
     t = recipe.trainer
@@ -205,6 +223,8 @@ def pretrain(recipe: Recipe) -> Path:
     resume = recipe.resume and ckpt_path.is_file()
     if recipe.resume and not resume:
         logger.warning("resume requested but %s does not exist: starting from scratch", ckpt_path)
+    if resume:
+        check_checkpoint(ckpt_path)
     if not recipe.data.inputs and recipe.data.demo_corpus and not recipe.data.dataset_dir:
         from bioLM.synthetic import demo_corpus
 

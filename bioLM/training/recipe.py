@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -153,8 +154,18 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Recipe:
-        """Build a recipe from nested dicts; unknown keys raise ConfigError."""
-        return _build(cls, data, "")
+        """Build a recipe from nested dicts; unknown keys and values out of range raise ConfigError."""
+        recipe = _build(cls, data, "")
+        recipe.validate()
+        return recipe
+
+    def validate(self) -> None:
+        """Check every value against its range (:data:`RANGES`), so a bad value fails before any work."""
+        for key, valid, rule in RANGES:
+            section, name = key.split(".")
+            value = getattr(getattr(self, section), name)
+            if value is not None and not valid(value):
+                raise ConfigError(f"recipe key {key} = {value!r} is out of range: it must be {rule}")
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: list[str] | None = None) -> Recipe:
@@ -163,7 +174,16 @@ class Recipe:
         if not path.is_file():
             raise ConfigError(f"recipe {path} does not exist")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            raw = path.read_bytes()
+        except OSError as error:
+            raise ConfigError(f"recipe {path} cannot be read ({error.strerror})") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = raw.count(b"\n", 0, error.start) + 1
+            raise ConfigError(f"recipe {path}, line {line}: binary data, not a YAML text file") from None
+        try:
+            data = yaml.safe_load(text) or {}
         except yaml.YAMLError as error:
             raise ConfigError(f"recipe {path} is not valid YAML: {error}") from None
         if not isinstance(data, dict):
@@ -178,6 +198,35 @@ class Recipe:
     def to_yaml(self) -> str:
         """The recipe as YAML text."""
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+RANGES: list[tuple[str, Callable[[Any], bool], str]] = [
+    ("data.val_fraction", lambda v: 0 <= v < 1, "in [0, 1)"),
+    ("data.window_bases", lambda v: v >= 1, ">= 1"),
+    ("data.n_run_threshold", lambda v: v >= 1, ">= 1"),
+    ("data.soft_mask_weight", lambda v: 0 <= v <= 1, "in [0, 1]"),
+    ("data.micro_batch_size", lambda v: v >= 1, ">= 1"),
+    ("data.num_workers", lambda v: v >= 0, ">= 0"),
+    ("data.k", lambda v: 1 <= v <= 8, "in 1..8"),
+    ("data.vocab_size", lambda v: v >= 1, ">= 1"),
+    ("model.context_length", lambda v: v >= 2, ">= 2"),
+    ("optim.lr", lambda v: 0 < v < float("inf"), "a positive finite number (e.g. 1e-3)"),
+    ("optim.min_lr_ratio", lambda v: 0 <= v <= 1, "in [0, 1]"),
+    ("optim.warmup_steps", lambda v: v >= 0, ">= 0"),
+    ("optim.weight_decay", lambda v: 0 <= v < float("inf"), ">= 0"),
+    ("optim.betas", lambda v: len(v) == 2 and all(0 <= b < 1 for b in v), "two numbers in [0, 1)"),
+    ("optim.eps", lambda v: 0 < v < float("inf"), "> 0"),
+    ("optim.grad_clip", lambda v: 0 <= v < float("inf"), ">= 0 (0: off)"),
+    ("trainer.max_steps", lambda v: v >= 1, ">= 1"),
+    ("trainer.accumulate_grad_batches", lambda v: v >= 1, ">= 1"),
+    ("trainer.num_nodes", lambda v: v >= 1, ">= 1"),
+    ("trainer.val_every", lambda v: v >= 1, ">= 1"),
+    ("trainer.val_max_windows", lambda v: v >= 1, ">= 1 (or null: all)"),
+    ("trainer.checkpoint_every", lambda v: v >= 1, ">= 1"),
+    ("trainer.log_every", lambda v: v >= 1, ">= 1"),
+    ("trainer.peak_tflops", lambda v: v > 0, "> 0 (or null: measured)"),
+]
+"""(key, check, rule) of the recipe values with a range; :meth:`Recipe.validate` applies them."""
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
