@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from bioLM.errors import ConfigError
 
 EVALUATORS = ("embedding-lr", "extractive-lr", "abstractive-lr", "finetune")
@@ -136,17 +134,15 @@ class Suite:
         return suite
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> Suite:
-        """Read a suite YAML file."""
+    def from_yaml(cls, path: str | Path, model: str | Path | None = None) -> Suite:
+        """Read a suite YAML file; ``model`` (a model directory) replaces the suite's ``model`` section, which
+        then need not exist."""
+        from bioLM.training.recipe import read_yaml_mapping
+
         path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"suite {path} does not exist; see benchmarks/suites/ for examples")
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as error:
-            raise ConfigError(f"suite {path} is not valid YAML: {error}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"suite {path} must be a mapping, got {type(data).__name__}")
+        data = read_yaml_mapping(path, "suite", "; see benchmarks/suites/ for examples")
+        if model is not None:
+            data["model"] = {"path": str(Path(model).resolve())}
         data.setdefault("name", path.stem)
         data.setdefault("base_dir", str(path.resolve().parent))
         return cls.from_dict(data, str(path))
@@ -169,6 +165,10 @@ class Suite:
         if layers != "all" and not (isinstance(layers, list) and layers and all(type(x) is int for x in layers)):
             raise ConfigError(f"{source}: probe_layers={layers!r}: give a list of layer indices (e.g. [-1, -2]) "
                               "or 'all'")
+        for key in ("bootstrap", "embed_max_tokens", "threads"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise ConfigError(f"{source}: {key}={value} must be >= 1")
         if self.window_overlap < 0:
             raise ConfigError(f"{source}: window_overlap={self.window_overlap} must be >= 0")
         names = [t.name for t in self.tasks]

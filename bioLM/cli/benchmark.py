@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from bioLM.benchmark import Suite
     from bioLM.benchmark.run import run_benchmark
 
-    suite = Suite.from_yaml(args.suite)
+    suite = Suite.from_yaml(args.suite, model=args.model)
     if args.seeds:
         suite.seeds = list(args.seeds)
     if args.model:

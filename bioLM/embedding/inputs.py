@@ -83,6 +83,13 @@ def region_records(reference: str | Path, regions: str | Path,
         label = f"{region.contig}:{region.start + 1}-{region.end}({region.strand})"
         if region.contig not in genome:
             raise _missing_contig(genome, region.contig, regions, f"region {number} ({region.name or label})")
+        length = genome.lengths[region.contig]
+        if region.end > length:
+            raise InputFormatError(
+                f"region {number} ({region.name or label}) ends at {region.end}, past the end of contig "
+                f"{region.contig!r} ({length:,} bases in {Path(reference).name}); fix or drop the region, or check "
+                "that the regions and the reference are the same assembly",
+                path=regions, line=region.line)
         sequence = genome.fetch(region.contig, region.start, region.end, region.strand)
         yield InputRecord(region.name or label, {"": sequence},
                           {"contig": region.contig, "start": region.start, "end": region.end,

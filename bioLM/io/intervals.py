@@ -7,7 +7,7 @@ columns 4-5 are 1-based inclusive and are converted on reading (``start = gff_st
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -26,6 +26,8 @@ class Region:
     strand: str = "+"
     name: str | None = None
     score: float | None = None
+    line: int | None = field(default=None, compare=False, repr=False)
+    """1-based line of the BED/GFF3 file it was read from (error messages only; not part of equality)."""
 
     def __len__(self) -> int:
         return self.end - self.start
@@ -97,7 +99,7 @@ def read_bed(path: str | Path) -> list[Region]:
         name = fields[3] if len(fields) > 3 and fields[3] not in ("", ".") else None
         score = _score(fields[4], path, line) if len(fields) > 4 else None
         strand = _strand(fields[5], path, line) if len(fields) > 5 else "+"
-        regions.append(Region(fields[0], start, end, strand, name, score))
+        regions.append(Region(fields[0], start, end, strand, name, score, line))
     return regions
 
 
@@ -133,5 +135,5 @@ def read_gff3(path: str | Path, feature_types: Iterable[str] | None = None) -> l
         end = _integer(fields[4], "end (5th)", path, line)
         _check_span(start, end, path, line, "GFF3 needs 1 <= start <= end, 1-based inclusive")
         regions.append(Region(unquote(fields[0]), start, end, _strand(fields[6], path, line),
-                              _gff_name(fields[8]), _score(fields[5], path, line)))
+                              _gff_name(fields[8]), _score(fields[5], path, line), line))
     return regions

@@ -171,23 +171,7 @@ class Recipe:
     def from_yaml(cls, path: str | Path, overrides: list[str] | None = None) -> Recipe:
         """Read a YAML recipe and apply ``section.key=value`` overrides."""
         path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"recipe {path} does not exist")
-        try:
-            raw = path.read_bytes()
-        except OSError as error:
-            raise ConfigError(f"recipe {path} cannot be read ({error.strerror})") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            line = raw.count(b"\n", 0, error.start) + 1
-            raise ConfigError(f"recipe {path}, line {line}: binary data, not a YAML text file") from None
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as error:
-            raise ConfigError(f"recipe {path} is not valid YAML: {error}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"recipe {path} must be a mapping of sections, got {type(data).__name__}")
+        data = read_yaml_mapping(path, "recipe")
         data.setdefault("name", path.stem)
         return cls.from_dict(apply_overrides(data, overrides or []))
 
@@ -198,6 +182,29 @@ class Recipe:
     def to_yaml(self) -> str:
         """The recipe as YAML text."""
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def read_yaml_mapping(path: Path, what: str, hint: str = "") -> dict[str, Any]:
+    """The mapping in the YAML file ``path`` (a ``what``: recipe, suite); ConfigError naming the file (and line)
+    when it is missing, unreadable, binary, not YAML or not a mapping."""
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} does not exist{hint}")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{what} {path} cannot be read ({error.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ConfigError(f"{what} {path}, line {line}: binary data, not a YAML text file") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{what} {path} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {path} must be a mapping of keys, got {type(data).__name__}")
+    return data
 
 
 RANGES: list[tuple[str, Callable[[Any], bool], str]] = [
