@@ -27,10 +27,17 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ModelDirectoryError(f"{path}: checkpoint does not exist")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as error:  # a legacy (non-zip) file cannot be memory-mapped
+            if "mmap" not in str(error):
+                raise
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # unpickling errors come in many types
-        raise InputFormatError(f"cannot read checkpoint safely ({type(error).__name__}: {error}); only bioLM "
-                               "training checkpoints (tensors and plain types) are loaded", path=path) from None
+        first = (str(error).strip().splitlines() or [""])[0][:160]
+        raise InputFormatError(f"cannot read checkpoint safely ({type(error).__name__}: {first}); only bioLM "
+                               "training checkpoints (tensors and plain types) are loaded: it is corrupt, not a "
+                               "checkpoint, or holds objects that could run code", path=path) from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "biolm" not in checkpoint:
         raise InputFormatError("not a bioLM training checkpoint (no 'state_dict'/'biolm' entries)", path=path)
     return checkpoint

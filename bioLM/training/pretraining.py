@@ -17,7 +17,7 @@ import torch
 
 from bioLM.data.prepare import PrepareConfig, expand_inputs, prepare_corpus, tokenizer_sha256
 from bioLM.data.shards import verify_dataset
-from bioLM.errors import ConfigError
+from bioLM.errors import ConfigError, InputFormatError
 from bioLM.hardware import resolve_precision
 from bioLM.training.callbacks import AtomicCheckpointIO, LossRecorder, ThroughputMonitor
 from bioLM.training.module import BioLMLightningModule, TrainingDivergedError
@@ -195,21 +195,14 @@ def _fit(recipe: Recipe, module: BioLMLightningModule, datamodule, out_dir: Path
 
 
 def check_checkpoint(path: Path) -> None:
-    """Refuse, before any work, a checkpoint that does not load safely: ``torch.load(weights_only=True)``
-    (tensors and plain types only: a pickle that would run code fails here, unexecuted) of a dict with the
-    model's ``state_dict`` and the step. Memory-mapped, so the weights are not read twice."""
-    import pickle
-    import zipfile
+    """Refuse, before any work, a checkpoint that does not load safely (``weights_only=True``: a pickle that
+    would run code fails unexecuted) or is not a bioLM training checkpoint; memory-mapped, so cheap."""
+    from bioLM.training.export import load_checkpoint
 
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        raise ConfigError(f"checkpoint {path} cannot be loaded safely ({reason}); it is corrupt or not a bioLM "
-                          "training checkpoint: move it away to train from scratch") from None
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "global_step" not in checkpoint:
-        raise ConfigError(f"checkpoint {path} is not a bioLM training checkpoint (no state_dict / global_step); "
-                          "move it away to train from scratch")
+        load_checkpoint(path)
+    except InputFormatError as error:
+        raise InputFormatError(f"{error}; move it away to train from scratch") from None
 
 
 def pretrain(recipe: Recipe) -> Path:

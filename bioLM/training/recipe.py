@@ -159,13 +159,14 @@ class Recipe:
         recipe.validate()
         return recipe
 
-    def validate(self) -> None:
-        """Check every value against its range (:data:`RANGES`), so a bad value fails before any work."""
+    def validate(self, source: str = "recipe") -> None:
+        """Check every value against its range (:data:`RANGES`), so a bad value fails before any work;
+        ``source`` names the recipe in the message."""
         for key, valid, rule in RANGES:
             section, name = key.split(".")
             value = getattr(getattr(self, section), name)
             if value is not None and not valid(value):
-                raise ConfigError(f"recipe key {key} = {value!r} is out of range: it must be {rule}")
+                raise ConfigError(f"{source}: key {key} = {value!r} is out of range: it must be {rule}")
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: list[str] | None = None) -> Recipe:
@@ -173,7 +174,9 @@ class Recipe:
         path = Path(path)
         data = read_yaml_mapping(path, "recipe")
         data.setdefault("name", path.stem)
-        return cls.from_dict(apply_overrides(data, overrides or []))
+        recipe = _build(cls, apply_overrides(data, overrides or []), "")
+        recipe.validate(f"recipe {path}" + (" with overrides" if overrides else ""))
+        return recipe
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (YAML/JSON serializable)."""
