@@ -261,7 +261,7 @@ def test_benchmark_model_option_needs_no_model_section(files):
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.id in ("info-nul-late-gzip", "pretrain-max-steps",
-                                                                 "tokenizer-wrong-alphabet")], ids=lambda c: c.id)
+                                                                 "pretrain-binary-recipe")], ids=lambda c: c.id)
 def test_real_cli_subprocess(case, files, tmp_path):
     before = _snapshot(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
