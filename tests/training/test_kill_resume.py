@@ -55,3 +55,21 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, corpus: P
     assert sorted(expected) == sorted(resumed) == list(range(1, STEPS + 1))
     for step in range(1, STEPS + 1):
         assert resumed[step] == pytest.approx(expected[step], abs=1e-6), f"step {step}"
+
+
+def test_resume_after_the_last_step_exports_complete_metrics(tmp_path: Path, corpus: Path) -> None:
+    """Killed after the final checkpoint but before export: --resume trains nothing, and the export still has
+    the final validation metrics (the checkpoint's, kept when the resumed run validates nothing)."""
+    import json
+
+    from bioLM.training.export import SUMMARY_FILE
+
+    out = tmp_path / "run"
+    overrides = tiny_overrides(corpus, out, 8)
+    pretrain(Recipe.from_yaml(TINY_RECIPE, [*overrides, "trainer.export=false"]))  # the "kill" before export
+    assert not (out / "model").exists()
+    recipe = Recipe.from_yaml(TINY_RECIPE, overrides)
+    recipe.resume = True
+    summary = json.loads((pretrain(recipe) / SUMMARY_FILE).read_text())
+    assert summary["step"] == 8
+    assert summary["metrics"]["val_bits_per_base"] > 0
