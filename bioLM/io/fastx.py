@@ -34,6 +34,7 @@ SNIFF_BYTES = 1 << 16
 MAX_EMPTY_WARNINGS = 10
 _CONTROL = bytes(range(0, 9)) + bytes(range(14, 32)) + b"\x7f"
 _CONTROL_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # the same bytes, searched in a header or quality string
+_BAD_QUALITY = re.compile("[^!-~]")  # Phred+33 quality letters are '!' (33) to '~' (126)
 SCAN_CHUNK = 1 << 20
 
 
@@ -328,8 +329,10 @@ class FastxReader:
         self._check_id(name)
         if quality is not None:
             quality = quality.replace("\r", "")
-            if _CONTROL_TEXT.search(quality):
-                raise self._error("binary data (control byte) in the quality line, not FASTQ text", name)
+            bad = _BAD_QUALITY.search(quality)
+            if bad:
+                raise self._error(f"quality character {bad.group()!r} at position {bad.start()} is outside "
+                                  "'!'..'~' (Phred+33)", name)
             if len(quality) != len(sequence):
                 raise self._error(f"quality string has {len(quality)} characters but the sequence has "
                                   f"{len(sequence)}", name)
