@@ -147,6 +147,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="sizes 10x (throughput) / 50x (memory) smaller")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of fresh-interpreter timings")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="skip the peak-RSS part (its 500 Mbp files); e.g. to compare two checkouts: "
+                             "PYTHONPATH=<checkout> python benchmarks/io_speed.py --throughput-only")
     args = parser.parse_args()
     speed_bases = 5_000_000 if args.quick else 50_000_000
     memory_bases = 10_000_000 if args.quick else 500_000_000
@@ -158,9 +162,12 @@ def main() -> None:
         with open(plain, "rb") as source, gzip.open(gz, "wb", compresslevel=6) as target:
             shutil.copyfileobj(source, target)
         result = {"quick": args.quick, "python": sys.version.split()[0],
-                  "plain": throughput(plain, speed_bases, args.repeats),
-                  "gzip": throughput(gz, speed_bases, max(1, args.repeats - 1))}
+                  "plain": throughput(plain, speed_bases, args.repeats, args.rounds),
+                  "gzip": throughput(gz, speed_bases, max(1, args.repeats - 1), args.rounds)}
         plain.unlink()
+        if args.throughput_only:
+            print(json.dumps(result, indent=2))
+            return
         many = write_fasta(tmp / "many.fa", memory_bases // record, record)
         result["rss_read_mb"] = peak_rss("read", many, tmp)
         many.unlink()
