@@ -146,19 +146,6 @@ def embed_to_file(job: EmbedJob, model=None, tokenizer=None) -> EmbedSummary:
         model, tokenizer = load(job.model)
     writer = ShardedWriter(job.out, job.fmt, job.resume, _settings(job))
     stats = VariantStats()
-    try:
-        n_shards, rows, resumed = _embed_shards(job, writer, model, tokenizer, stats)
-    except BaseException:
-        writer.abandon()
-        raise
-    if resumed:
-        logger.info("resumed: %d of %d shards were already done", resumed, n_shards)
-    paths = writer.finalize(n_shards, job.keep_shards)
-    return EmbedSummary(paths, rows, n_shards, resumed, stats if job.vcf is not None else None)
-
-
-def _embed_shards(job: EmbedJob, writer: ShardedWriter, model, tokenizer, stats: VariantStats) -> tuple[int, int, int]:
-    """Embed and write every shard not already done; returns (shards, rows, shards resumed)."""
     records = _records(job, model_context(model, tokenizer), stats)
     n_shards = resumed = rows = 0
     for index, chunk in enumerate(tqdm(_chunks(records, job.shard_size), desc="shards", unit="shard",
@@ -171,4 +158,7 @@ def _embed_shards(job: EmbedJob, writer: ShardedWriter, model, tokenizer, stats:
         writer.write_shard(index, table)
     if n_shards == 0:
         raise ConfigError("the input holds no sequences to embed")
-    return n_shards, rows, resumed
+    if resumed:
+        logger.info("resumed: %d of %d shards were already done", resumed, n_shards)
+    paths = writer.finalize(n_shards, job.keep_shards)
+    return EmbedSummary(paths, rows, n_shards, resumed, stats if job.vcf is not None else None)

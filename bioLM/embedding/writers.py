@@ -224,8 +224,8 @@ class ShardedWriter:
 
     ``settings`` (model and input fingerprints, layers, pooling, shard size, ...) are stored with the first
     shard; resuming with different settings is an error rather than a silent mix of two runs. The directory
-    and its ``settings.json`` appear only with that first shard, and :meth:`abandon` removes a directory that
-    holds no shard, so a run that fails early leaves nothing behind.
+    and its ``settings.json`` appear only with that first shard (and go again if writing it fails), so a run
+    that fails before any shard leaves nothing behind.
     """
 
     def __init__(self, out: str | Path, fmt: str | None = None, resume: bool = False,
@@ -247,13 +247,8 @@ class ShardedWriter:
                 logger.info("removing the shards of a previous run in %s (use --resume to keep them)", self.directory)
             shutil.rmtree(self.directory)
 
-    def _start(self) -> None:
-        if not self._settings_path.exists():
-            self.directory.mkdir(parents=True, exist_ok=True)
-            atomic_write(self._settings_path, lambda tmp: tmp.write_text(json.dumps(self.settings, indent=1)))
-
     def abandon(self) -> None:
-        """After a failed run: remove the shard directory when it holds no finished shard (nothing to resume)."""
+        """Remove the shard directory when it holds no finished shard (nothing to resume)."""
         if self.directory.is_dir() and not any(self.directory.glob("shard-*.npz")):
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -265,8 +260,16 @@ class ShardedWriter:
         return self.shard_path(index).exists()
 
     def write_shard(self, index: int, table: EmbeddingTable) -> None:
-        self._start()
-        atomic_write(self.shard_path(index), lambda tmp: _save_npz(tmp, table))
+        """Write shard ``index`` atomically; the settings follow the first shard (a shard without settings is
+        not resumed: the next run starts over)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            atomic_write(self.shard_path(index), lambda tmp: _save_npz(tmp, table))
+        except BaseException:
+            self.abandon()
+            raise
+        if not self._settings_path.exists():
+            atomic_write(self._settings_path, lambda tmp: tmp.write_text(json.dumps(self.settings, indent=1)))
 
     def finalize(self, n_shards: int, keep_shards: bool = False) -> list[Path]:
         """Merge shards ``0..n_shards-1`` into the output file(s); removes the shards unless ``keep_shards``."""
