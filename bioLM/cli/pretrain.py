@@ -15,12 +15,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bioLM.training.pretraining import pretrain
     from bioLM.training.recipe import Recipe
 
-    recipe = Recipe.from_yaml(args.recipe, args.overrides)  # checked before torch and Lightning are imported
+    recipe = Recipe.from_yaml(args.recipe, args.overrides)
     recipe.resume = recipe.resume or args.resume
-    from bioLM.training.pretraining import pretrain
-
     model_dir = pretrain(recipe)
     print(f"model written to {model_dir}")
     return 0

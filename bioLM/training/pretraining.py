@@ -17,7 +17,7 @@ import torch
 
 from bioLM.data.prepare import PrepareConfig, expand_inputs, prepare_corpus, tokenizer_sha256
 from bioLM.data.shards import verify_dataset
-from bioLM.errors import ConfigError, InputFormatError
+from bioLM.errors import ConfigError
 from bioLM.hardware import resolve_precision
 from bioLM.training.callbacks import AtomicCheckpointIO, LossRecorder, ThroughputMonitor
 from bioLM.training.module import BioLMLightningModule, TrainingDivergedError
@@ -197,6 +197,7 @@ def _fit(recipe: Recipe, module: BioLMLightningModule, datamodule, out_dir: Path
 def check_checkpoint(path: Path) -> None:
     """Refuse, before any work, a checkpoint that does not load safely (``weights_only=True``: a pickle that
     would run code fails unexecuted) or is not a bioLM training checkpoint; memory-mapped, so cheap."""
+    from bioLM.errors import InputFormatError
     from bioLM.training.export import load_checkpoint
 
     try:
