@@ -82,6 +82,18 @@ def resolve_tokenizer(recipe: Recipe, out_dir: Path):
     return tokenizer
 
 
+def check_checkpoint(path: Path) -> None:
+    """Refuse, before any work, a checkpoint that does not load safely (``weights_only=True``: a pickle that
+    would run code fails unexecuted) or is not a bioLM training checkpoint; memory-mapped, so cheap."""
+    from bioLM.errors import InputFormatError
+    from bioLM.training.export import load_checkpoint
+
+    try:
+        load_checkpoint(path)
+    except InputFormatError as error:
+        raise InputFormatError(f"{error}; move it away to train from scratch") from None
+
+
 def prepare_dataset(recipe: Recipe, tokenizer, out_dir: Path):
     """Prepare (or reuse) the dataset of ``recipe`` and check it against ``tokenizer``. Returns (dir, manifest)."""
     data = recipe.data
@@ -192,18 +204,6 @@ def _fit(recipe: Recipe, module: BioLMLightningModule, datamodule, out_dir: Path
         trainer.validate(module, datamodule=datamodule, verbose=False)
     trainer.save_checkpoint(ckpt_path, weights_only=False)
     return trainer
-
-
-def check_checkpoint(path: Path) -> None:
-    """Refuse, before any work, a checkpoint that does not load safely (``weights_only=True``: a pickle that
-    would run code fails unexecuted) or is not a bioLM training checkpoint; memory-mapped, so cheap."""
-    from bioLM.errors import InputFormatError
-    from bioLM.training.export import load_checkpoint
-
-    try:
-        load_checkpoint(path)
-    except InputFormatError as error:
-        raise InputFormatError(f"{error}; move it away to train from scratch") from None
 
 
 def pretrain(recipe: Recipe) -> Path:
