@@ -209,22 +209,23 @@ def shard_dtype(vocab_size: int) -> np.dtype:
 
 def choose_validation(lengths: np.ndarray, val_fraction: float, seed: int, tolerance: float = 0.2) -> np.ndarray:
     """Boolean per record: held out for validation. Records are visited in a seeded shuffle and taken when they
-    keep the held-out bases under ``val_fraction * (1 + tolerance)`` of the total, until at least
-    ``val_fraction * (1 - tolerance)``; at least one record stays in training. The result may miss the band
-    (records too long): :func:`choose_split` then splits by region."""
+    keep the held-out bases under ``val_fraction * (1 + tolerance)`` of the total, until ``val_fraction`` is
+    reached; at least one record stays in training. The result may fall short of ``val_fraction * (1 -
+    tolerance)`` (records too long): :func:`choose_split` then splits by region."""
     n = len(lengths)
     held = np.zeros(n, dtype=bool)
     if n < 2 or val_fraction <= 0:
         return held
     total = float(lengths.sum())
-    low, high = (1 - tolerance) * val_fraction * total, (1 + tolerance) * val_fraction * total
-    taken = 0
+    target, high = val_fraction * total, (1 + tolerance) * val_fraction * total
+    taken = count = 0
     for i in np.random.default_rng(seed).permutation(n):
-        if taken >= low or held.sum() >= n - 1:
+        if taken >= target or count >= n - 1:
             break
         if taken + int(lengths[i]) <= high:
             held[i] = True
             taken += int(lengths[i])
+            count += 1
     return held
 
 
