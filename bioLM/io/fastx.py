@@ -328,6 +328,8 @@ class FastxReader:
         if _CONTROL_TEXT.search(name) or (comment and _CONTROL_TEXT.search(comment)):
             raise self._error("binary data (control byte) in the header line, not FASTA/FASTQ text", name)
         self._check_id(name)
+        if quality is None and self.format.format == "fastq":  # a record cut before its '+' / quality lines
+            quality = ""
         if quality is not None:
             quality = quality.replace("\r", "")
             bad = _BAD_QUALITY.search(quality)

@@ -166,3 +166,17 @@ def test_long_sequences_all_paths_agree(write):
 def test_missing_file(tmp_path):
     with pytest.raises(InputFormatError, match="no such file"):
         read_fastx(tmp_path / "absent.fa")
+
+
+def test_nul_byte_past_the_sniff_window_names_its_line(write):
+    body = b">a\n" + b"ACGTACGTAC\n" * 7000 + b">b\nACG\x00T\n"
+    for name, data in (("late.fa", body), ("late.fa.gz", gzip.compress(body))):
+        with pytest.raises(InputFormatError, match="line 7003: binary data \\(NUL byte\\)"):
+            records(write(name, data))
+
+
+def test_fastq_record_cut_before_its_quality_is_an_error(write):
+    with pytest.raises(InputFormatError, match="record 'r'.*quality string has 0 characters"):
+        records(write("cut.fq", "@q\nACGT\n+\nIIII\n@r\nACGT\n"))
+    with pytest.raises(InputFormatError, match="quality character ' ' at position 1"):
+        records(write("space.fq", "@q\nACGT\n+\nI II\n"))
