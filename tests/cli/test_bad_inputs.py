@@ -40,6 +40,15 @@ def _late_nul() -> bytes:
     return b">a\n" + body + b">b\nACGTAC\x00GT\n"
 
 
+def _truncated_gzip() -> bytes:
+    """The first half of a gzip-compressed random FASTA (cut inside the stream)."""
+    import numpy as np
+
+    letters = np.frombuffer(b"ACGT", np.uint8)[np.random.default_rng(0).integers(0, 4, 60_000)].tobytes()
+    data = gzip.compress(b">r\n" + b"\n".join(letters[i:i + 60] for i in range(0, len(letters), 60)) + b"\n")
+    return data[: len(data) // 2]
+
+
 @dataclass
 class Case:
     """``argv(files)`` -> CLI arguments; ``expect``: fragments the error message must hold."""
@@ -94,6 +103,7 @@ def files(tmp_path, model_dir) -> dict[str, Path]:
         "protein.fa": write("protein.fa", ">p1\nMKVLEFQWYHHKLMNPQRST\n>p2\nMKVLAAAQQQEEEFFF\n"),
         "headers.fa": write("headers.fa", ">a\n>b\n"),
         "binary": write("binary.bin", bytes(range(256)) * 4),
+        "truncated.fa.gz": write("truncated.fa.gz", _truncated_gzip()),
         "existing": write("existing.txt", "I am a file\n"),
         "ref.fa": write("ref.fa", ">c1\n" + "ACGT" * 50 + "\n"),
         "regions.bed": write("regions.bed", "c1\t0\t10\tok\nc1\t150\t300\tpast_end\n"),
@@ -133,6 +143,10 @@ CASES = [
     Case("info-control-header", lambda f: ["info", str(f["ctrl.fa"])], ["ctrl.fa", "line 1", "control byte"]),
     Case("prepare-nul", lambda f: ["prepare", str(f["nul.fa"]), "--tokenizer", "char", "--out", str(f["out"] / "ds")],
          ["nul.fa", "line 1203"]),
+    Case("info-truncated-gzip", lambda f: ["info", str(f["truncated.fa.gz"])],
+         ["truncated.fa.gz", "truncated or corrupt compressed data after line"]),
+    Case("prepare-wrong-alphabet", lambda f: ["prepare", str(f["protein.fa"]), "--tokenizer", "char", "--out",
+                                              str(f["out"] / "ds")], ["protein.fa", "line 2", "record 'p1'", "'L'"]),
     Case("bits-nul", lambda f: ["bits", "--model", str(f["model"]), str(f["nul.fa"])], ["nul.fa", "line 1203"]),
     Case("compress-nul", lambda f: ["compress", "--model", str(f["model"]), str(f["nul.fa"]), str(f["out"] / "x.blm")],
          ["nul.fa", "line 1203"]),
