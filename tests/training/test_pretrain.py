@@ -49,13 +49,12 @@ def test_run_folder_has_logs_curve_checkpoint_and_model(run: Path) -> None:
     assert f"{bpb:.4f}" in card and '"fingerprint"' in card and "max_steps: 8" in card
 
 
-def test_exported_model_loads_with_auto_classes_and_reproduces_val_bits_per_base(run: Path) -> None:
+def test_exported_llama_reproduces_val_bits_per_base(run: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    import bioLM  # noqa: F401  (registers the biolm model type with the Auto classes)
 
     model = AutoModelForCausalLM.from_pretrained(run / "model").eval()
     tokenizer = AutoTokenizer.from_pretrained(run / "model")
+    assert model.config.model_type == "llama" and type(model).__name__ == "LlamaForCausalLM"
     assert tokenizer.convert_tokens_to_ids("<eos>") == 3
     from bioLM.tokenization import bases_per_token
 
