@@ -47,6 +47,11 @@ def test_run_folder_has_logs_curve_checkpoint_and_model(run: Path) -> None:
     card = (run / "model" / "README.md").read_text()
     bpb = checkpoint["biolm"]["metrics"]["val_bits_per_base"]
     assert f"{bpb:.4f}" in card and '"fingerprint"' in card and "max_steps: 8" in card
+    source = checkpoint["biolm"]["manifest"]["sources"][0]
+    corpus = Path(source["path"])
+    assert f"| `{corpus.name}` | {corpus.stat().st_size:,} | 4 | 12,000 | `{source['sha256']}` |" in card
+    assert "preset `tiny` as trained: 2 layers, width 32, 2 heads" in card and "validation bits per base" in card
+    assert "tags: [biolm, dna, genomics, causal-lm, llama]" in card and "# license:" in card
 
 
 def test_exported_llama_reproduces_val_bits_per_base(run: Path) -> None:
