@@ -113,13 +113,18 @@ def _save_weights(model, out_dir: Path) -> str:
 
     for stale in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"):
         (out_dir / stale).unlink(missing_ok=True)
-    if exportable_as_llama(model.config):
-        to_llama(model).save_pretrained(out_dir, safe_serialization=True)
-        return "LlamaForCausalLM"
-    logger.warning("mlp=%r has no Llama equivalent: %s is written as bioLM's own model type 'biolm', which "
-                   "needs `import bioLM` to load", model.config.mlp, out_dir)
-    model.save_pretrained(out_dir, safe_serialization=True)
-    return type(model).__name__
+    from transformers.utils import logging as hf_logging
+
+    llama = exportable_as_llama(model.config)
+    if not llama:
+        logger.warning("mlp=%r has no Llama equivalent: %s is written as bioLM's own model type 'biolm', which "
+                       "needs `import bioLM` to load", model.config.mlp, out_dir)
+    hf_logging.disable_progress_bar()  # a one-shard "Writing model shards" bar only clutters training logs
+    try:
+        (to_llama(model) if llama else model).save_pretrained(out_dir, safe_serialization=True)
+    finally:
+        hf_logging.enable_progress_bar()
+    return "LlamaForCausalLM" if llama else type(model).__name__
 
 
 def _save_tokenizer(tokenizer, out_dir: Path) -> dict | None:
