@@ -120,12 +120,16 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
 
 def save_portable_tokenizer(tokenizer: PreTrainedTokenizerFast, out_dir: str | Path) -> dict | None:
     """Save ``tokenizer`` so that plain ``AutoTokenizer.from_pretrained(out_dir)`` loads it as a
-    ``PreTrainedTokenizerFast`` (no bioLM class, no bioLM key); returns its bioLM identity (``None`` for a
-    foreign tokenizer) for the caller to write into ``biolm.json`` (see :func:`write_side_file`)."""
+    ``PreTrainedTokenizerFast`` (no bioLM class, no bioLM key). Returns its bioLM identity plus
+    ``bases_per_token`` (``None`` for a foreign tokenizer) for the caller to write into ``biolm.json`` under
+    ``"tokenizer"`` (see :func:`write_side_file`)."""
     info = getattr(tokenizer, "init_kwargs", {}).get("biolm")
     tokenizer.save_pretrained(str(out_dir))
     portable_tokenizer_config(out_dir)
-    return dict(info) if info else None
+    if not info:
+        return None
+    bases = bases_per_token(tokenizer)
+    return {**info, "bases_per_token": [int(b) if b == int(b) else float(b) for b in bases]}
 
 
 def portable_tokenizer_config(directory: str | Path) -> dict | None:

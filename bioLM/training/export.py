@@ -129,13 +129,9 @@ def _save_weights(model, out_dir: Path) -> str:
 
 def _save_tokenizer(tokenizer, out_dir: Path) -> dict | None:
     """Write the tokenizer as plain-transformers files; returns its bioLM identity with bases per token."""
-    from bioLM.tokenization import bases_per_token, save_portable_tokenizer
+    from bioLM.tokenization import save_portable_tokenizer
 
-    info = save_portable_tokenizer(tokenizer, out_dir)
-    if info is not None:
-        bases = bases_per_token(tokenizer)
-        info["bases_per_token"] = [int(b) if b == int(b) else float(b) for b in bases]
-    return info
+    return save_portable_tokenizer(tokenizer, out_dir)
 
 
 def _write_side_files(out_dir: Path, extras: dict[str, Any], step: int | None, model_config: dict[str, Any],
