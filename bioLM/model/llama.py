@@ -16,11 +16,11 @@ import re
 from collections.abc import Mapping
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import LlamaConfig, LlamaForCausalLM, LlamaForSequenceClassification
 
 from bioLM.errors import ConfigError
 from bioLM.model.config import BioLMConfig
-from bioLM.model.modeling import BioLMForCausalLM
+from bioLM.model.modeling import BioLMForCausalLM, BioLMForSequenceClassification
 
 # bioLM state-dict key (after "model.layers.{i}.") -> Llama names of its row blocks (split in this order).
 _FUSED = {"attn.qkv": ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"),
@@ -157,3 +157,21 @@ def from_llama(model: LlamaForCausalLM, **extra) -> BioLMForCausalLM:
     if config.tie_word_embeddings:
         ours.tie_weights()
     return ours.eval()
+
+
+def classifier_from_llama(model: LlamaForSequenceClassification, pooling: str) -> BioLMForSequenceClassification:
+    """bioLM's sequence classifier (``classifier_pooling=pooling``, e.g. ``"mean"``, which Llama's last-token
+    classifier cannot do) with the backbone and head of ``model``; same labels and problem type."""
+    if not isinstance(model, LlamaForSequenceClassification):
+        raise ConfigError(f"pooling={pooling!r} needs bioLM's classifier; {type(model).__name__} pools the last "
+                          "token only (drop the pooling option)")
+    source = model.config
+    config = biolm_config(source, classifier_pooling=pooling, num_labels=source.num_labels,
+                          id2label=source.id2label, label2id=source.label2id, problem_type=source.problem_type)
+    ours = BioLMForSequenceClassification(config)
+    state = from_llama_state_dict(model.state_dict(), config)
+    missing, unexpected = ours.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ConfigError(f"Llama classifier weights do not fit bioLM's (missing {missing[:5]}, unexpected "
+                          f"{unexpected[:5]})")
+    return ours.train(model.training)

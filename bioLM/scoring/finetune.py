@@ -233,6 +233,13 @@ def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
         model_dir, num_labels=task.num_labels, id2label=labels, label2id={v: k for k, v in labels.items()},
         problem_type="regression" if task.kind == "regression" else "single_label_classification",
         pad_token_id=tokenizer.pad_token_id, **extra)
+    if config.pooling is not None and getattr(model.config, "model_type", "") != "biolm":
+        from bioLM.model.llama import classifier_from_llama
+
+        if config.lora:
+            raise ConfigError(f"pooling={config.pooling!r} with lora: adapters are made for the standard "
+                              "classifier of the base model, which pools the last token; drop the pooling option")
+        model = classifier_from_llama(model, config.pooling)  # a bioLM export: Llama weights, bioLM pooling
     if config.freeze_backbone:
         model.base_model.requires_grad_(False)
     return model, tokenizer

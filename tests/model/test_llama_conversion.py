@@ -44,3 +44,18 @@ def test_gelu_and_unsupported_llamas_are_refused(tiny_config) -> None:
                       num_attention_heads=4, num_key_value_heads=2)
     with pytest.raises(ConfigError, match="grouped-query attention"):
         biolm_config(gqa)
+
+
+@torch.no_grad()
+def test_llama_classifier_becomes_a_mean_pooling_biolm_classifier(tiny_model, tmp_path, tokens) -> None:
+    from transformers import LlamaForSequenceClassification
+
+    from bioLM.model.llama import classifier_from_llama
+
+    to_llama(tiny_model).save_pretrained(tmp_path)
+    llama = LlamaForSequenceClassification.from_pretrained(tmp_path, num_labels=3, pad_token_id=0).eval()
+    ours = classifier_from_llama(llama, "mean")
+    assert ours.config.classifier_pooling == "mean" and ours.config.num_labels == 3
+    assert torch.equal(ours.score.weight, llama.score.weight)
+    ours.config.classifier_pooling = "last"  # with Llama's pooling, the two classifiers agree
+    torch.testing.assert_close(ours(tokens).logits, llama(tokens).logits, rtol=1e-4, atol=1e-5)

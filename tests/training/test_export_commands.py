@@ -75,6 +75,10 @@ def test_score_variants_and_finetune_on_an_export(dna_export: Path, tmp_path: Pa
     assert main(["finetune", "--model", str(dna_export), "--task", str(folder), "--out", str(tmp_path / "ft"),
                  "--max-epochs", "1", "--accelerator", "cpu"]) == 0
     assert json.loads((tmp_path / "ft" / "config.json").read_text())["model_type"] == "llama"
+    assert main(["finetune", "--model", str(dna_export), "--task", str(folder), "--out", str(tmp_path / "mean"),
+                 "--max-epochs", "1", "--accelerator", "cpu", "--pooling", "mean"]) == 0
+    config = json.loads((tmp_path / "mean" / "config.json").read_text())  # Llama has no mean pooling
+    assert config["model_type"] == "biolm" and config["classifier_pooling"] == "mean"
 
 
 def test_score_mutations_on_a_protein_export(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
