@@ -227,13 +227,16 @@ def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
     from bioLM.scoring.likelihood import load_model
 
     _, tokenizer = load_model(model_dir, device="cpu")  # checks the directory, registers bioLM's classes
-    extra = {} if config.pooling is None else {"classifier_pooling": config.pooling}
+    from transformers import AutoConfig
+
+    native = AutoConfig.from_pretrained(model_dir).model_type == "biolm"  # bioLM's classifier pools either way
+    extra = {"classifier_pooling": config.pooling} if config.pooling is not None and native else {}
     labels = {i: name for i, name in enumerate(task.label_names)} if task.kind == "classification" else {0: "y"}
     model = AutoModelForSequenceClassification.from_pretrained(
         model_dir, num_labels=task.num_labels, id2label=labels, label2id={v: k for k, v in labels.items()},
         problem_type="regression" if task.kind == "regression" else "single_label_classification",
         pad_token_id=tokenizer.pad_token_id, **extra)
-    if config.pooling is not None and getattr(model.config, "model_type", "") != "biolm":
+    if config.pooling is not None and not native:
         from bioLM.model.llama import classifier_from_llama
 
         if config.lora:
