@@ -236,7 +236,7 @@ def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
         model_dir, num_labels=task.num_labels, id2label=labels, label2id={v: k for k, v in labels.items()},
         problem_type="regression" if task.kind == "regression" else "single_label_classification",
         pad_token_id=tokenizer.pad_token_id, **extra)
-    if config.pooling is not None and not native:
+    if config.pooling not in (None, "last") and not native:
         from bioLM.model.llama import classifier_from_llama
 
         if config.lora:
