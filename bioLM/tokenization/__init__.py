@@ -13,6 +13,7 @@ from bioLM.tokenization.api import (
     TokenizerSpec,
     bases_per_token,
     build_tokenizer,
+    is_biolm_tokenizer,
     load_tokenizer,
     padded_vocab_size,
     portable_tokenizer_config,
@@ -39,7 +40,7 @@ register()
 __all__ = [
     "BOS_ID", "EOS_ID", "KINDS", "MASK_ID", "N_SPECIAL", "PAD_ID", "SPECIAL_TOKENS", "SPEC_FILE", "UNK_ID",
     "BioLMOverlappingKmerTokenizer", "TokenizerSpec", "bases_per_token", "build_tokenizer", "complement_table",
-    "encode_sequence", "encode_with_offsets", "load_tokenizer", "padded_vocab_size", "portable_tokenizer_config",
+    "encode_sequence", "encode_with_offsets", "is_biolm_tokenizer", "load_tokenizer", "padded_vocab_size", "portable_tokenizer_config",
     "reverse_complement", "reverse_complement_ids", "save_portable_tokenizer", "token_offsets", "tokenizer_spec",
     "tokens_to_bases", "write_side_file",
 ]

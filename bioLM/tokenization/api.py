@@ -173,6 +173,15 @@ def tokenizer_spec(tokenizer: PreTrainedTokenizerFast) -> TokenizerSpec:
     return TokenizerSpec(info["kind"], info["alphabet"], info.get("k"), info.get("stride"), info.get("chunk_size"))
 
 
+def is_biolm_tokenizer(tokenizer) -> bool:
+    """True when ``tokenizer`` carries a bioLM identity (its init kwarg, or ``biolm.json`` beside its directory)."""
+    try:
+        _info(tokenizer)
+    except ConfigError:
+        return False
+    return True
+
+
 def _info(tokenizer: PreTrainedTokenizerFast) -> dict:
     info = getattr(tokenizer, "init_kwargs", {}).get("biolm")
     if not info:
