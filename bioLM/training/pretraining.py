@@ -194,17 +194,27 @@ def _fit(recipe: Recipe, module: BioLMLightningModule, datamodule, out_dir: Path
     except TrainingDivergedError as error:
         kept = f"the last good checkpoint is {ckpt_path}" if ckpt_path.exists() else "no checkpoint was saved yet"
         raise TrainingDivergedError(f"{error}; {kept}") from None
+    except SystemExit:  # Lightning exits on a KeyboardInterrupt: here a second Ctrl-C
+        if not stopper.requested.is_set():
+            raise
+        if not ckpt_path.is_file():
+            raise TrainingInterrupted("stopped at once, before the first checkpoint; start again") from None
+        raise TrainingInterrupted(f"stopped at once; the last checkpoint (step {checkpoint_step(ckpt_path)}) is "
+                                  f"kept. {_resume_hint(out_dir)}") from None
     if stopper.stopped_at is not None and trainer.global_step < t.max_steps:
         trainer.save_checkpoint(ckpt_path, weights_only=False)
         if trainer.is_global_zero:
             plot_learning_curve(out_dir)
-        raise TrainingInterrupted(
-            f"stopped at step {trainer.global_step}/{t.max_steps}; checkpoint saved to {ckpt_path}. Resume with:"
-            f" biolm pretrain {out_dir / 'recipe.yaml'} --resume")
+        raise TrainingInterrupted(f"stopped at step {trainer.global_step}/{t.max_steps}; checkpoint saved to "
+                                  f"{ckpt_path}. {_resume_hint(out_dir)}")
     if t.max_steps % t.val_every and trainer.global_step == t.max_steps:
         trainer.validate(module, datamodule=datamodule, verbose=False)
     trainer.save_checkpoint(ckpt_path, weights_only=False)
     return trainer
+
+
+def _resume_hint(out_dir: Path) -> str:
+    return f"Resume with: biolm pretrain {out_dir / 'recipe.yaml'} --resume"
 
 
 def checkpoint_step(path: Path) -> int:
