@@ -129,10 +129,13 @@ def finetuned_card(summary: dict[str, Any], base_model: str, architecture: str, 
     names = sorted({k for m in metrics.values() for k in m})
     rows.append("|---|" + "---:|" * len(names))
     rows += [f"| {split} | " + " | ".join(_fmt(m.get(n)) for n in names) + " |" for split, m in metrics.items()]
+    labels = summary.get("labels") or ["y"]
     load = usage_block("classification") if not adapter else [
         "```python", "from peft import PeftModel", "from transformers import AutoModelForSequenceClassification",
-        f"base = AutoModelForSequenceClassification.from_pretrained(BASE, num_labels={len(summary.get('labels') or [0])})",
-        "model = PeftModel.from_pretrained(base, PATH)  # the adapter: LoRA weights and the new head", "```", ""]
+        f"base = AutoModelForSequenceClassification.from_pretrained(BASE, num_labels={len(labels)}, "
+        f"id2label={dict(enumerate(labels))!r})",
+        "model = PeftModel.from_pretrained(base, PATH)  # the adapter: LoRA weights and the new head",
+        f"# BASE: {base_model}", "```", ""]
     lines = [
         *front_matter(alphabet, ["text-classification" if summary.get("kind") == "classification"
                                  else "regression", *(["lora", "peft"] if adapter else [])], "text-classification"),
