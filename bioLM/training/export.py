@@ -98,7 +98,7 @@ def export_model(model, tokenizer, out_dir: str | Path, extras: dict[str, Any] |
     extras = extras or {}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    architecture = _save_weights(model, out_dir)
+    architecture = _save_weights(model, out_dir, tokenizer)
     tokenizer_info = _save_tokenizer(tokenizer, out_dir)
     config = {k: v for k, v in model.config.to_dict().items() if k in _BIOLM_FIELDS}
     _write_side_files(out_dir, extras, step, config, tokenizer_info)
@@ -107,9 +107,13 @@ def export_model(model, tokenizer, out_dir: str | Path, extras: dict[str, Any] |
     return out_dir
 
 
-def _save_weights(model, out_dir: Path) -> str:
-    """Save as LlamaForCausalLM (or, for a GELU MLP, bioLM's own class); returns the architecture name."""
+def _save_weights(model, out_dir: Path, tokenizer) -> str:
+    """Save as LlamaForCausalLM (or, for a GELU MLP, bioLM's own class); returns the architecture name.
+
+    ``generation_config.json`` suppresses what ``biolm generate`` never samples (special tokens but <eos>, the
+    padding rows of the vocabulary), so plain ``model.generate`` samples only real tokens too."""
     from bioLM.model.llama import exportable_as_llama, to_llama
+    from bioLM.scoring.generate import suppressed_tokens
 
     for stale in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"):
         (out_dir / stale).unlink(missing_ok=True)
@@ -119,9 +123,11 @@ def _save_weights(model, out_dir: Path) -> str:
     if not llama:
         logger.warning("mlp=%r has no Llama equivalent: %s is written as bioLM's own model type 'biolm', which "
                        "needs `import bioLM` to load", model.config.mlp, out_dir)
+    out = to_llama(model) if llama else model
+    out.generation_config.suppress_tokens = suppressed_tokens(tokenizer, model)
     hf_logging.disable_progress_bar()  # a one-shard "Writing model shards" bar only clutters training logs
     try:
-        (to_llama(model) if llama else model).save_pretrained(out_dir, safe_serialization=True)
+        out.save_pretrained(out_dir, safe_serialization=True)
     finally:
         hf_logging.enable_progress_bar()
     return "LlamaForCausalLM" if llama else type(model).__name__

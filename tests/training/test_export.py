@@ -97,7 +97,7 @@ def test_plain_transformers_without_biolm_gets_the_same_model(exported, tmp_path
     with torch.no_grad():
         ours = model(ids, output_hidden_states=True)
         generated = model.generate(ids[:1, :5], max_new_tokens=12, do_sample=False, eos_token_id=None,
-                                   pad_token_id=0)
+                                   pad_token_id=0, suppress_tokens=[0, 1, 2, 4, *range(21, 64)])  # as exported
     torch.testing.assert_close(torch.from_numpy(theirs["logits"]), ours.logits, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(torch.from_numpy(theirs["hidden"]), torch.stack(ours.hidden_states),
                                rtol=1e-4, atol=1e-5)
@@ -123,6 +123,8 @@ def test_export_files_are_standard_and_biolm_facts_sit_beside_them(exported) -> 
     assert side["tokenizer"]["kind"] == "char" and side["tokenizer"]["bases_per_token"][:6] == [0] * 5 + [1]
     assert side["biolm_model_config"]["n_embd"] == 32 and side["training"]["step"] == 3
     assert "bits per base" in (path / "README.md").read_text()
+    suppressed = json.loads((path / "generation_config.json").read_text())["suppress_tokens"]
+    assert suppressed == [0, 1, 2, 4, *range(21, 64)]  # specials but <eos>, and the padded vocabulary rows
 
 
 def test_biolm_reads_the_tokenizer_spec_from_the_side_file(exported) -> None:
