@@ -175,3 +175,20 @@ def test_protein_card_speaks_of_residues(tmp_path: Path) -> None:
     card = (tmp_path / "m" / "README.md").read_text()
     assert "bits per residue: **4.1000**" in card and "bits per base" not in card
     assert "tags: [biolm, protein" in card and "license" in card
+
+
+@pytest.mark.parametrize("kind", ["kmer", "bpe"])
+def test_kmer_and_bpe_exports_tokenize_alike_in_plain_transformers(kind: str, tmp_path: Path) -> None:
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    rng = np.random.default_rng(0)
+    from bioLM.synthetic import random_dna
+
+    sequences = [random_dna(2000, rng) for _ in range(3)]
+    original = build_tokenizer(kind, k=3, vocab_size=300, sequences=sequences)
+    export_model(tiny_model(vocab_size=len(original)), original, tmp_path / "m")
+    plain = AutoTokenizer.from_pretrained(str(tmp_path / "m"))
+    assert type(plain) is PreTrainedTokenizerFast or type(plain).__name__ == "TokenizersBackend"
+    text = sequences[0][:300]
+    assert plain(text, add_special_tokens=False)["input_ids"] == encode_sequence(original, text).tolist()
+    assert tokenizer_spec(load_tokenizer(tmp_path / "m")) == tokenizer_spec(original)
