@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -134,8 +135,12 @@ def build_loggers(names: list[str], out_dir: Path, resume_step: int) -> list:
 def trim_logs(out_dir: str | Path, step: int) -> None:
     """Before a run starts at optimizer ``step`` (0: from scratch), drop what an earlier, interrupted run
     logged after it: ``losses.tsv`` rows for steps > ``step`` and ``logs/metrics.csv`` rows of later steps
-    (Lightning logs optimizer step k as row step k-1)."""
+    (Lightning logs optimizer step k as row step k-1). A run from scratch also removes the ``logs/version_*``
+    folders of older bioLM versions, which the learning curve would otherwise mix in."""
     out_dir = Path(out_dir)
+    if step == 0:
+        for stale in out_dir.glob("logs/version_*"):
+            shutil.rmtree(stale, ignore_errors=True)
     losses = out_dir / "losses.tsv"
     if losses.is_file():
         kept = [line for line in losses.read_text().splitlines() if line and int(line.split("\t")[0]) <= step]
