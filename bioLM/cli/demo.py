@@ -46,5 +46,5 @@ def run(args: argparse.Namespace) -> int:
     print("bits per base (lower is better; classic compressors on the whole corpus):")
     for name, value in table.items():
         print(f"  {name:<18} {value:.3f}" if value is not None else f"  {name:<18} n/a")
-    print(f"model exported to {model_dir} (load with AutoModelForCausalLM.from_pretrained after import bioLM)")
+    print(f"model exported to {model_dir} (a standard Llama: AutoModelForCausalLM.from_pretrained loads it, no bioLM needed)")
     return 0

@@ -27,6 +27,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of initialization, data order and splits")
     parser.add_argument("--precision", default="32-true", help="Lightning precision, e.g. bf16-mixed")
     parser.add_argument("--accelerator", default="auto", help="Lightning accelerator (cpu, gpu, auto)")
+    lora = parser.add_argument_group("LoRA (needs pip install 'biolm[finetune]')")
+    lora.add_argument("--lora", action="store_true",
+                      help="train low-rank adapters and the head only; writes a PEFT adapter directory that "
+                           "PeftModel.from_pretrained puts onto the base model")
+    lora.add_argument("--lora-rank", type=int, default=8, help="adapter rank (default 8)")
+    lora.add_argument("--lora-alpha", type=float, default=16.0, help="adapter scale numerator, alpha/rank (default 16)")
+    lora.add_argument("--lora-dropout", type=float, default=0.05, help="dropout on the adapters' input (default 0.05)")
+    lora.add_argument("--lora-target-modules", default=None,
+                      help="comma-separated linear layer names, e.g. q_proj,v_proj (default: all linear layers)")
     parser.set_defaults(func=run)
 
 
@@ -37,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
     config = FinetuneConfig(freeze_backbone=args.freeze_backbone, learning_rate=args.learning_rate,
                             batch_size=args.batch_size, max_epochs=args.max_epochs, patience=args.patience,
                             pooling=args.pooling, seed=args.seed, precision=args.precision,
-                            accelerator=args.accelerator)
+                            accelerator=args.accelerator, lora=args.lora, lora_rank=args.lora_rank,
+                            lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
+                            lora_target_modules=args.lora_target_modules.split(",") if args.lora_target_modules
+                            else None)
     task = load_task(args.task, fmt=args.task_format, seed=args.seed)
     result = finetune(args.model, task, args.out, config)
     print(json.dumps({"out": str(result.out_dir), "task": task.name, "kind": task.kind, "epochs": result.epochs,

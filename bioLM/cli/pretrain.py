@@ -15,11 +15,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from bioLM.training.pretraining import pretrain
+    from bioLM.training.progress import TrainingInterrupted
     from bioLM.training.recipe import Recipe
 
     recipe = Recipe.from_yaml(args.recipe, args.overrides)
     recipe.resume = recipe.resume or args.resume
-    model_dir = pretrain(recipe)
+    try:
+        model_dir = pretrain(recipe)
+    except TrainingInterrupted as stop:
+        print(f"biolm pretrain: {stop}", file=sys.stderr)
+        return 130
     print(f"model written to {model_dir}")
     return 0

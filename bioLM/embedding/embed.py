@@ -94,7 +94,9 @@ def resolve_layers(layers: LayerSpec, n_states: int) -> list[tuple[int, int]]:
 
 
 def _is_bioLM_tokenizer(tokenizer) -> bool:
-    return bool(getattr(tokenizer, "init_kwargs", {}).get("biolm"))
+    from bioLM.tokenization import is_biolm_tokenizer
+
+    return is_biolm_tokenizer(tokenizer)
 
 
 def _tokenize(tokenizer, sequences: Sequence[str], offsets: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -11,7 +11,14 @@ Files per format, for ``--out emb.<ext>``:
   ``emb.ids.tsv`` (``id`` and the metadata columns, in row order);
 * ``npz``: one archive with ``ids``, ``meta:<column>`` and the arrays;
 * ``parquet``: columns ``id``, the metadata, and one fixed-size list column per array;
-* ``h5ad``: ``obs`` = ids (index) + metadata, ``obsm[name]`` = arrays (``X`` is empty).
+* ``h5ad``: AnnData conventions (scanpy's ``use_rep="X_biolm"`` works on it): ``obs`` = ids (index) +
+  metadata with their own dtypes (a GFF3/BED score is a float column, NaN when absent); embeddings in
+  ``obsm["X_biolm"]`` for one layer, ``obsm["X_biolm_layer<N>"]`` per layer for several (``N`` as requested,
+  e.g. ``-1``); VCF variants add ``_ref`` / ``_alt`` and the difference ``alt - ref`` under the plain key;
+  ``X`` is empty; ``uns["biolm"]`` holds the provenance (model path and fingerprint, layers, pooling, window
+  settings, bioLM version, and which ``obsm`` key holds which array).
+
+Embeddings are float32 in every format (window averaging may compute in float64; it is stored as float32).
 
 Every file is written to a temporary name and renamed into place, so a reader never sees half a file.
 :class:`ShardedWriter` writes each shard of rows (``<out>.shards/shard-00000.npz``) the same way; with
@@ -20,9 +27,12 @@ Every file is written to a temporary name and renamed into place, so a reader ne
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import math
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,10 +95,23 @@ def _is_ragged(values) -> bool:
 
 
 def _column(values: list) -> np.ndarray:
+    """A metadata column as a typed array: numbers (None -> NaN, as float) or strings (None -> "")."""
+    present = [v for v in values if v is not None]
+    numeric = present and all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in present)
+    if numeric and (len(present) < len(values) or any(isinstance(v, (float, np.floating)) for v in present)):
+        return np.asarray([math.nan if v is None else float(v) for v in values], dtype=np.float64)
+    if not present and values:  # e.g. a score column that no record fills
+        return np.full(len(values), math.nan)
     array = np.asarray(values)
     if array.dtype == object or array.dtype.kind not in "biufU":
         array = np.asarray(["" if v is None else str(v) for v in values])
     return array
+
+
+def _float32(values) -> np.ndarray:
+    """Embeddings are stored as float32 (float64 from window averaging is cast)."""
+    array = np.asarray(values)
+    return array.astype(np.float32, copy=False) if array.dtype.kind == "f" else array
 
 
 def _npz_dict(table: EmbeddingTable) -> dict[str, np.ndarray]:
@@ -97,10 +120,10 @@ def _npz_dict(table: EmbeddingTable) -> dict[str, np.ndarray]:
         data[f"meta:{name}"] = _column(values)
     for name, values in table.arrays.items():
         if _is_ragged(values):
-            data[name] = np.concatenate(values) if values else np.zeros((0, 0), np.float32)
+            data[name] = _float32(np.concatenate(values)) if values else np.zeros((0, 0), np.float32)
             data[f"{name}__lengths"] = np.asarray([len(v) for v in values], dtype=np.int64)
         else:
-            data[name] = np.asarray(values)
+            data[name] = _float32(values)
     return data
 
 
@@ -139,7 +162,7 @@ def _write_npy(path: Path, table: EmbeddingTable) -> list[Path]:
 
         def save(tmp: Path, values=values) -> None:
             with open(tmp, "wb") as handle:
-                np.save(handle, np.asarray(values))
+                np.save(handle, _float32(values))
         written.append(atomic_write(target, save))
     columns = ["id", *table.metadata]
     lines = ["\t".join(columns)]
@@ -179,18 +202,78 @@ def read_parquet(path: str | Path) -> EmbeddingTable:
     return EmbeddingTable(ids, arrays, metadata)
 
 
-def _write_h5ad(path: Path, table: EmbeddingTable) -> None:
+_ARRAY_NAME = re.compile(r"^layer_(-?\d+)(?:_(ref|alt))?$")
+
+
+def anndata_keys(names: list[str]) -> dict[str, str]:
+    """``obsm`` key of each array name: ``layer_-1`` -> ``X_biolm`` (one layer) or ``X_biolm_layer-1``
+    (several); ``layer_-1_ref`` -> ``X_biolm_ref``; other names -> ``X_<name>``."""
+    parsed = {name: _ARRAY_NAME.match(name) for name in names}
+    layers = {m.group(1) for m in parsed.values() if m}
+    keys = {}
+    for name, match in parsed.items():
+        if match is None:
+            keys[name] = f"X_{name}"
+            continue
+        base = "X_biolm" if len(layers) == 1 else f"X_biolm_layer{match.group(1)}"
+        keys[name] = base + (f"_{match.group(2)}" if match.group(2) else "")
+    return keys
+
+
+def _obsm(table: EmbeddingTable) -> dict[str, np.ndarray]:
+    keys = anndata_keys(list(table.arrays))
+    obsm = {keys[name]: np.ascontiguousarray(values, dtype=np.float32) for name, values in table.arrays.items()}
+    for key in [k for k in obsm if k.endswith("_alt") and k[:-4] + "_ref" in obsm and k[:-4] not in obsm]:
+        obsm[key[:-4]] = obsm[key] - obsm[key[:-4] + "_ref"]  # the variant's effect in embedding space
+    return obsm
+
+
+def _uns_value(value):
+    """A JSON-like value that h5py can store: None -> "", mixed lists -> strings."""
+    if isinstance(value, dict):
+        return {str(k): _uns_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_uns_value(v) for v in value]
+        kinds = {type(v) for v in items}
+        if any(isinstance(v, (dict, list)) for v in items) or len(kinds) > 1:
+            return json.dumps(value, default=str)
+        return items
+    return "" if value is None else value
+
+
+def _write_h5ad(path: Path, table: EmbeddingTable, provenance: dict | None) -> None:
     import anndata
     import pandas as pd
 
     obs = pd.DataFrame({name: _column(values) for name, values in table.metadata.items()},
                        index=pd.Index(table.ids, name="id", dtype=str))
-    adata = anndata.AnnData(obs=obs, obsm={name: np.asarray(v, dtype=np.float32) for name, v in table.arrays.items()})
+    obsm = _obsm(table)
+    uns = {"biolm": _uns_value({**(provenance or {}), "obsm_keys": anndata_keys(list(table.arrays)),
+                                "provenance_json": json.dumps(provenance or {}, default=str)})}
+    adata = anndata.AnnData(obs=obs, obsm=obsm, uns=uns)
     atomic_write(path, lambda tmp: adata.write_h5ad(tmp))
 
 
-def write_table(path: str | Path, table: EmbeddingTable, fmt: str | None = None) -> list[Path]:
-    """Write ``table`` to ``path`` in ``fmt`` (default: from the extension), atomically; returns the files."""
+def model_fingerprint(model_dir: str | Path) -> str | None:
+    """sha256 over a model directory's ``config.json`` and weight files (names and bytes); None when the
+    directory is not there (an in-memory model)."""
+    directory = Path(model_dir)
+    files = sorted(p for p in directory.glob("*") if p.name == "config.json" or p.suffix in (".safetensors", ".bin"))
+    if not directory.is_dir() or not files:
+        return None
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 22):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def write_table(path: str | Path, table: EmbeddingTable, fmt: str | None = None,
+                provenance: dict | None = None) -> list[Path]:
+    """Write ``table`` to ``path`` in ``fmt`` (default: from the extension), atomically; returns the files.
+    ``provenance`` (how the embeddings were made) goes into ``uns["biolm"]`` of an ``.h5ad``."""
     path = Path(path)
     fmt = output_format(path, fmt)
     ragged = [name for name, values in table.arrays.items() if _is_ragged(values)]
@@ -204,7 +287,7 @@ def write_table(path: str | Path, table: EmbeddingTable, fmt: str | None = None)
     elif fmt == "parquet":
         _write_parquet(path, table)
     else:
-        _write_h5ad(path, table)
+        _write_h5ad(path, table, provenance)
     return [path]
 
 
@@ -252,6 +335,14 @@ class ShardedWriter:
         if self.directory.is_dir() and not any(self.directory.glob("shard-*.npz")):
             shutil.rmtree(self.directory, ignore_errors=True)
 
+    def provenance(self) -> dict:
+        """The run's settings plus the bioLM version and the model fingerprint (for ``uns`` of an .h5ad)."""
+        from bioLM import __version__
+
+        model = self.settings.get("model")
+        return {**self.settings, "bioLM_version": __version__,
+                "model_fingerprint": model_fingerprint(model) if model else None}
+
     def shard_path(self, index: int) -> Path:
         return self.directory / f"shard-{index:05d}.npz"
 
@@ -277,7 +368,7 @@ class ShardedWriter:
         if missing:
             raise RuntimeError(f"shards {missing[:5]} of {self.out} are missing")
         tables = [read_npz(self.shard_path(i)) for i in range(n_shards)]
-        written = write_table(self.out, concat_tables(tables), self.fmt)
+        written = write_table(self.out, concat_tables(tables), self.fmt, self.provenance())
         if not keep_shards:
             shutil.rmtree(self.directory)
         return written

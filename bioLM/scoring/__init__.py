@@ -4,7 +4,8 @@
 * :mod:`~bioLM.scoring.variants`: ``score_variants`` (VCF + reference -> VCF with BIOLM_LLR per ALT).
 * :mod:`~bioLM.scoring.mutations`: ``score_mutations`` (A23V / A23V:G45D against a wild-type protein).
 * :mod:`~bioLM.scoring.generate`: ``generate`` (sampling into FASTA, KV cache, seeded).
-* :mod:`~bioLM.scoring.tasks` and :mod:`~bioLM.scoring.finetune`: task readers and Lightning fine-tuning.
+* :mod:`~bioLM.scoring.tasks` and :mod:`~bioLM.scoring.finetune`: task readers and Lightning fine-tuning;
+  :mod:`~bioLM.scoring.lora` (LoRA adapters with PEFT) and :mod:`~bioLM.scoring.finetune_export` (its outputs).
 
 Names are re-exported lazily (``import bioLM.scoring`` stays cheap); the functions named like their module
 (``generate.generate``, ``finetune.finetune``) are reached through the module.
@@ -23,6 +24,7 @@ _EXPORTS = {
     "GenerateOptions": "generate", "generate_sequences": "generate",
     "Task": "tasks", "TaskSplit": "tasks", "load_task": "tasks",
     "FinetuneConfig": "finetune", "FinetuneResult": "finetune",
+    "add_lora": "lora", "load_adapter": "lora",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -3,10 +3,12 @@
 The pretrained causal LM's backbone is loaded into ``AutoModelForSequenceClassification`` (bioLM's
 ``BioLMForSequenceClassification``: a linear head on the last token, or the mean, of the final hidden
 states). Inputs are ``<bos> sequence <eos>``; a sequence longer than the model's context is truncated to
-it, and the count is logged (never silent). Full fine-tuning, or ``freeze_backbone`` to train the head only.
+it, and the count is logged (never silent). Full fine-tuning, ``freeze_backbone`` to train the head only, or
+``lora`` to train low-rank adapters and the head (:mod:`bioLM.scoring.lora`; the output is a PEFT adapter).
 Early stopping watches the validation loss; the weights of the best validation epoch are kept and exported
-with the tokenizer as a directory loadable by ``AutoModelForSequenceClassification.from_pretrained``
-(after ``import bioLM``), plus ``metrics.json``.
+with the tokenizer as a directory loadable by ``AutoModelForSequenceClassification.from_pretrained``, plus
+``metrics.json``, a model card, ``logs/metrics.csv``, ``history.tsv`` and ``learning_curve.png``
+(:mod:`bioLM.scoring.finetune_export`).
 
 Metrics: classification: AUROC (one-vs-rest macro for more than two classes), MCC, accuracy;
 regression: Spearman's rho and R².
@@ -15,7 +17,6 @@ regression: Spearman's rho and R².
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import math
 from dataclasses import asdict, dataclass, field
@@ -63,6 +64,17 @@ class FinetuneConfig:
     """Lightning accelerator ('cpu', 'gpu', 'auto')."""
     progress: bool = True
     """Lightning progress bar."""
+    lora: bool = False
+    """Train LoRA adapters (and the head) instead of the whole model; needs ``pip install 'biolm[finetune]'``."""
+    lora_rank: int = 8
+    """Rank of the LoRA adapters."""
+    lora_alpha: float = 16.0
+    """LoRA scale numerator: adapters are scaled by ``lora_alpha / lora_rank``."""
+    lora_dropout: float = 0.05
+    """Dropout on the LoRA adapters' input."""
+    lora_target_modules: list[str] | None = None
+    """Linear layers that get adapters, by name (e.g. ``q_proj``, ``v_proj``); None: every linear layer of the
+    transformer blocks."""
 
 
 @dataclass
@@ -147,6 +159,8 @@ class SequenceTaskModule(L.LightningModule):
         self.model, self.kind, self.config = model, kind, config
         self.best_loss, self.best_epoch, self.best_state = float("inf"), -1, None
         self._outputs: list[tuple[torch.Tensor, torch.Tensor, float]] = []
+        self.history: list[dict[str, float]] = []  # one row per epoch: train_loss, val_loss, val metrics
+        self._train_losses: list[float] = []
 
     def forward(self, batch):
         return self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
@@ -155,6 +169,7 @@ class SequenceTaskModule(L.LightningModule):
     def training_step(self, batch, batch_idx):
         loss = self(batch).loss
         self.log("train_loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
+        self._train_losses.append(float(loss.detach()))
         return loss
 
     def validation_step(self, batch, batch_idx):
@@ -170,8 +185,14 @@ class SequenceTaskModule(L.LightningModule):
         labels = torch.cat([o[1] for o in self._outputs]).numpy()
         loss = sum(o[2] for o in self._outputs) / len(labels)  # mean over sequences, as val_loss
         self._outputs.clear()
+        row = {"epoch": self.current_epoch, "val_loss": loss}
+        if self._train_losses:
+            row["train_loss"] = sum(self._train_losses) / len(self._train_losses)
+            self._train_losses.clear()
         for name, value in split_metrics(self.kind, logits, labels).items():
             self.log(f"val_{name}", value)
+            row[f"val_{name}"] = value
+        self.history.append(row)
         if loss < self.best_loss:
             self.best_loss, self.best_epoch = loss, self.current_epoch
             self.best_state = copy.deepcopy({k: v.detach().cpu() for k, v in self.model.state_dict().items()})
@@ -186,6 +207,8 @@ class SequenceTaskModule(L.LightningModule):
 
 
 def _is_head(model, name: str) -> bool:
+    if hasattr(model, "peft_config"):  # PEFT: the head is saved whole, beside the adapters
+        return "modules_to_save" in name
     prefix = getattr(model, "base_model_prefix", "model")
     return not name.startswith(prefix + ".")
 
@@ -205,12 +228,22 @@ def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
     from bioLM.scoring.likelihood import load_model
 
     _, tokenizer = load_model(model_dir, device="cpu")  # checks the directory, registers bioLM's classes
-    extra = {} if config.pooling is None else {"classifier_pooling": config.pooling}
+    from transformers import AutoConfig
+
+    native = AutoConfig.from_pretrained(model_dir).model_type == "biolm"  # bioLM's classifier pools either way
+    extra = {"classifier_pooling": config.pooling} if config.pooling is not None and native else {}
     labels = {i: name for i, name in enumerate(task.label_names)} if task.kind == "classification" else {0: "y"}
     model = AutoModelForSequenceClassification.from_pretrained(
         model_dir, num_labels=task.num_labels, id2label=labels, label2id={v: k for k, v in labels.items()},
         problem_type="regression" if task.kind == "regression" else "single_label_classification",
         pad_token_id=tokenizer.pad_token_id, **extra)
+    if config.pooling not in (None, "last") and not native:
+        from bioLM.model.llama import classifier_from_llama
+
+        if config.lora:
+            raise ConfigError(f"pooling={config.pooling!r} with lora: adapters are made for the standard "
+                              "classifier of the base model, which pools the last token; drop the pooling option")
+        model = classifier_from_llama(model, config.pooling)  # a bioLM export: Llama weights, bioLM pooling
     if config.freeze_backbone:
         model.base_model.requires_grad_(False)
     return model, tokenizer
@@ -239,9 +272,17 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     if config.batch_size < 1 or config.max_epochs < 1 or config.patience < 0:
         raise ConfigError(f"batch_size={config.batch_size}, max_epochs={config.max_epochs} must be >= 1 and "
                           f"patience={config.patience} >= 0")
+    if config.lora and config.freeze_backbone:
+        raise ConfigError("lora and freeze_backbone exclude each other (LoRA already freezes the backbone)")
     task = task if isinstance(task, Task) else load_task(task, seed=config.seed)
     L.seed_everything(config.seed, verbose=False)
     model, tokenizer = load_for_task(model_dir, task, config)
+    if config.lora:
+        from bioLM.scoring.lora import add_lora, trainable_parameters
+
+        model = add_lora(model, config.lora_rank, config.lora_alpha, config.lora_dropout,
+                         config.lora_target_modules)
+        logger.info("LoRA: %d of %d parameters train", *trainable_parameters(model))
     context = model_context(model)
     data = {s: _Encoded(task.splits[s], tokenizer, context, f"{task.name}/{s}") for s in task.splits}
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -253,10 +294,14 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     val = DataLoader(data["validation"], batch_size=config.batch_size, collate_fn=collate)
     model.train()  # from_pretrained returns eval mode; dropout should be on while training
     module = SequenceTaskModule(model, task.kind, config)
+    from lightning.pytorch.loggers import CSVLogger
+
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=config.accelerator, devices=1,
-                        precision=config.precision, logger=False, enable_checkpointing=False,
+                        precision=config.precision, enable_checkpointing=False,
+                        logger=CSVLogger(out_dir, name="logs", version=""),
                         enable_progress_bar=config.progress, enable_model_summary=False,
-                        num_sanity_val_steps=0,
+                        num_sanity_val_steps=0, log_every_n_steps=max(1, min(50, len(train))),
                         callbacks=[EarlyStopping("val_loss", patience=config.patience, mode="min")])
     trainer.fit(module, train, val)
     if module.best_state is not None:
@@ -265,7 +310,7 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     for split in ("validation", "test"):
         logits = predict(model, data[split], pad, regression)
         result.metrics[split] = split_metrics(task.kind, logits, task.splits[split].labels)
-    _export(model, tokenizer, result, task, config)
+    _export(model, tokenizer, result, task, config, module.history, model_dir)
     return result
 
 
@@ -275,13 +320,13 @@ def finite_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, 
             for split, values in metrics.items()}
 
 
-def _export(model, tokenizer, result: FinetuneResult, task: Task, config: FinetuneConfig) -> None:
-    result.out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(result.out_dir)
-    tokenizer.save_pretrained(result.out_dir)
+def _export(model, tokenizer, result: FinetuneResult, task: Task, config: FinetuneConfig,
+            history: list[dict[str, float]], model_dir: str | Path) -> None:
+    from bioLM.scoring.finetune_export import write_outputs
+
     summary = {"task": task.name, "kind": task.kind, "labels": task.label_names, "metrics": result.metrics,
                "epochs": result.epochs, "best_epoch": result.best_epoch, "config": asdict(config),
                "sizes": {s: len(v) for s, v in task.splits.items()}}
     summary["metrics"] = finite_metrics(result.metrics)
-    (result.out_dir / "metrics.json").write_text(json.dumps(summary, indent=2, default=str, allow_nan=False) + "\n")
+    write_outputs(model, tokenizer, result.out_dir, summary, history, model_dir, task.alphabet)
     logger.info("fine-tuned model exported to %s; metrics %s", result.out_dir, result.metrics)

@@ -9,12 +9,17 @@ DNA reads U as T, and characters outside the vocabulary become ``<unk>`` (the re
 
 from bioLM.tokenization.api import (
     KINDS,
+    SPEC_FILE,
     TokenizerSpec,
     bases_per_token,
     build_tokenizer,
+    is_biolm_tokenizer,
     load_tokenizer,
     padded_vocab_size,
+    portable_tokenizer_config,
+    save_portable_tokenizer,
     tokenizer_spec,
+    write_side_file,
 )
 from bioLM.tokenization.encode import encode_sequence
 from bioLM.tokenization.hf import BioLMOverlappingKmerTokenizer, register
@@ -33,8 +38,9 @@ from bioLM.tokenization.special import (
 register()
 
 __all__ = [
-    "BOS_ID", "EOS_ID", "KINDS", "MASK_ID", "N_SPECIAL", "PAD_ID", "SPECIAL_TOKENS", "UNK_ID",
+    "BOS_ID", "EOS_ID", "KINDS", "MASK_ID", "N_SPECIAL", "PAD_ID", "SPECIAL_TOKENS", "SPEC_FILE", "UNK_ID",
     "BioLMOverlappingKmerTokenizer", "TokenizerSpec", "bases_per_token", "build_tokenizer", "complement_table",
-    "encode_sequence", "encode_with_offsets", "load_tokenizer", "padded_vocab_size", "reverse_complement",
-    "reverse_complement_ids", "token_offsets", "tokenizer_spec", "tokens_to_bases",
+    "encode_sequence", "encode_with_offsets", "is_biolm_tokenizer", "load_tokenizer", "padded_vocab_size", "portable_tokenizer_config",
+    "reverse_complement", "reverse_complement_ids", "save_portable_tokenizer", "token_offsets", "tokenizer_spec",
+    "tokens_to_bases", "write_side_file",
 ]

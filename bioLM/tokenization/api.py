@@ -3,10 +3,16 @@
 The tokenizer's identity lives in ``tokenizer_config.json`` under the ``"biolm"`` key (an init kwarg that
 transformers saves and restores): ``kind``, ``alphabet``, ``k``, ``stride``, ``chunk_size`` (BPE),
 ``vocab_size`` (real) and ``padded_vocab_size`` (multiple of 64, for the model's embedding matrix).
+
+Exported models (``biolm export``) keep their tokenizer files standard, so plain ``AutoTokenizer`` loads them
+as a ``PreTrainedTokenizerFast`` without bioLM, and put that identity in a side file, ``biolm.json`` (key
+``"tokenizer"``) beside them: :func:`load_tokenizer` and :func:`tokenizer_spec` read either place.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -23,6 +29,8 @@ from bioLM.tokenization.hf import BioLMOverlappingKmerTokenizer
 from bioLM.tokenization.kmer import MAX_K, kmer_backend
 from bioLM.tokenization.special import HF_SPECIAL_KWARGS, N_SPECIAL, letters_of
 
+SPEC_FILE = "biolm.json"
+"""Side file of an exported model: the tokenizer identity (``"tokenizer"``) and other bioLM facts."""
 Kind = Literal["char", "kmer", "bpe"]
 KINDS = ("char", "kmer", "bpe")
 
@@ -88,25 +96,101 @@ def _round_up(value: int, multiple: int) -> int:
 
 
 def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
-    """Load a tokenizer directory saved by ``save_pretrained`` (``tokenizer.json`` + ``tokenizer_config.json``)."""
+    """Load a tokenizer directory saved by ``save_pretrained`` (``tokenizer.json`` + ``tokenizer_config.json``).
+
+    In an exported model directory the bioLM identity comes from ``biolm.json``; an overlapping k-mer
+    tokenizer is then loaded as :class:`BioLMOverlappingKmerTokenizer` (plain transformers reads it as
+    space-separated k-mers)."""
     path = Path(path)
     if not (path / "tokenizer.json").is_file():
         raise ModelDirectoryError(f"{path}: no tokenizer.json here; build one with "
                                   "`biolm tokenizer train --kind ... --out DIR` or point at a model directory")
-    return AutoTokenizer.from_pretrained(str(path))
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    if tokenizer.init_kwargs.get("biolm"):
+        return tokenizer
+    info = _side_file_info(path)
+    if info is None:
+        return tokenizer  # a foreign tokenizer: no bioLM identity
+    spec = TokenizerSpec(info["kind"], info["alphabet"], info.get("k"), info.get("stride"))
+    if spec.overlapping and not isinstance(tokenizer, BioLMOverlappingKmerTokenizer):
+        tokenizer = BioLMOverlappingKmerTokenizer.from_pretrained(str(path))
+    tokenizer.init_kwargs["biolm"] = info
+    return tokenizer
+
+
+def save_portable_tokenizer(tokenizer: PreTrainedTokenizerFast, out_dir: str | Path) -> dict | None:
+    """Save ``tokenizer`` so that plain ``AutoTokenizer.from_pretrained(out_dir)`` loads it as a
+    ``PreTrainedTokenizerFast`` (no bioLM class, no bioLM key). Returns its bioLM identity plus
+    ``bases_per_token`` (``None`` for a foreign tokenizer) for the caller to write into ``biolm.json`` under
+    ``"tokenizer"`` (see :func:`write_side_file`)."""
+    info = getattr(tokenizer, "init_kwargs", {}).get("biolm")
+    tokenizer.save_pretrained(str(out_dir))
+    portable_tokenizer_config(out_dir)
+    if not info:
+        return None
+    bases = bases_per_token(tokenizer)
+    return {**info, "bases_per_token": [int(b) if b == int(b) else float(b) for b in bases]}
+
+
+def portable_tokenizer_config(directory: str | Path) -> dict | None:
+    """Rewrite ``<directory>/tokenizer_config.json`` in place without the bioLM parts: drop the ``"biolm"``
+    key and name the standard class ``PreTrainedTokenizerFast``. Returns the dropped identity (or None)."""
+    path = Path(directory) / "tokenizer_config.json"
+    config = json.loads(path.read_text())
+    info = config.pop("biolm", None)
+    if info is not None or config.get("tokenizer_class") == BioLMOverlappingKmerTokenizer.__name__:
+        config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    return info
+
+
+def write_side_file(directory: str | Path, **sections) -> Path:
+    """Merge ``sections`` (plain JSON values) into ``<directory>/biolm.json``; returns its path."""
+    path = Path(directory) / SPEC_FILE
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data.update(sections)
+    text = json.dumps(data, indent=1, default=str)
+    text = re.sub(r"\[[-\d\s,.e]*\]", lambda m: "[" + " ".join(m.group(0)[1:-1].split()) + "]", text)  # one line
+    path.write_text(text + "\n")
+    return path
+
+
+def _side_file_info(directory: str | Path) -> dict | None:
+    path = Path(directory) / SPEC_FILE
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text()).get("tokenizer")
+    except (json.JSONDecodeError, AttributeError) as error:
+        raise ModelDirectoryError(f"{path}: not a valid bioLM side file ({error})") from None
+    return info if isinstance(info, dict) and "kind" in info else None
 
 
 def tokenizer_spec(tokenizer: PreTrainedTokenizerFast) -> TokenizerSpec:
-    """Kind, alphabet, k, stride of a bioLM tokenizer (from its ``"biolm"`` init kwarg)."""
+    """Kind, alphabet, k, stride of a bioLM tokenizer (its ``"biolm"`` init kwarg, else the ``biolm.json``
+    beside the directory it was loaded from)."""
     info = _info(tokenizer)
     return TokenizerSpec(info["kind"], info["alphabet"], info.get("k"), info.get("stride"), info.get("chunk_size"))
+
+
+def is_biolm_tokenizer(tokenizer) -> bool:
+    """True when ``tokenizer`` carries a bioLM identity (its init kwarg, or ``biolm.json`` beside its directory)."""
+    try:
+        _info(tokenizer)
+    except ConfigError:
+        return False
+    return True
 
 
 def _info(tokenizer: PreTrainedTokenizerFast) -> dict:
     info = getattr(tokenizer, "init_kwargs", {}).get("biolm")
     if not info:
-        raise ConfigError(f"{getattr(tokenizer, 'name_or_path', tokenizer)!s} is not a bioLM tokenizer (its "
-                          "tokenizer_config.json has no 'biolm' entry); build one with build_tokenizer()")
+        source = getattr(tokenizer, "name_or_path", "")
+        info = _side_file_info(source) if source and Path(source).is_dir() else None
+    if not info:
+        raise ConfigError(f"{getattr(tokenizer, 'name_or_path', tokenizer)!s} is not a bioLM tokenizer (neither "
+                          "its tokenizer_config.json nor a biolm.json beside it has a bioLM tokenizer entry); "
+                          "build one with build_tokenizer()")
     return info
 
 

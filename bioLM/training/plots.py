@@ -10,10 +10,12 @@ logger = logging.getLogger(__name__)
 
 
 def read_metric_logs(out_dir: str | Path) -> dict[str, dict[int, float]]:
-    """Metric -> {step: value} merged over every ``logs/version_*/metrics.csv`` (later versions win)."""
+    """Metric -> {step: value} from ``logs/metrics.csv`` (and, for runs of older bioLM versions, every
+    ``logs/version_*/metrics.csv``, later versions winning)."""
     merged: dict[str, dict[int, float]] = {}
     files = sorted(Path(out_dir).glob("logs/version_*/metrics.csv"),
                    key=lambda p: int(p.parent.name.split("_")[-1]))
+    files += [p for p in [Path(out_dir) / "logs" / "metrics.csv"] if p.is_file()]
     for path in files:
         with open(path, newline="") as handle:
             for row in csv.DictReader(handle):

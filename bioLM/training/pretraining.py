@@ -1,8 +1,11 @@
 """``pretrain(recipe)``: prepare the corpus if needed, train with Lightning, plot, export. Returns the model dir.
 
 Run folder (``trainer.out_dir``): ``tokenizer/``, ``dataset/`` (unless ``data.dataset_dir``), ``checkpoints/
-last.ckpt``, ``logs/`` (CSV, TensorBoard when installed), ``losses.tsv`` (loss per optimizer step),
-``learning_curve.png``, ``recipe.yaml`` and ``model/`` (the exported Hugging Face directory).
+last.ckpt``, ``logs/metrics.csv`` (and ``tensorboard/`` when ``trainer.loggers`` asks), ``losses.tsv`` (loss
+per optimizer step), ``learning_curve.png``, ``recipe.yaml`` and ``model/`` (the exported Hugging Face
+directory). A resumed run continues the same log files (rows past its checkpoint are dropped first).
+Ctrl-C stops at the end of the current step, saves a checkpoint and raises :class:`TrainingInterrupted`
+whose message gives the command that resumes.
 """
 
 from __future__ import annotations
@@ -19,9 +22,16 @@ from bioLM.data.prepare import PrepareConfig, expand_inputs, prepare_corpus, tok
 from bioLM.data.shards import verify_dataset
 from bioLM.errors import ConfigError
 from bioLM.hardware import resolve_precision
-from bioLM.training.callbacks import AtomicCheckpointIO, LossRecorder, ThroughputMonitor
+from bioLM.training.callbacks import (
+    AtomicCheckpointIO,
+    LossRecorder,
+    ThroughputMonitor,
+    build_loggers,
+    trim_logs,
+)
 from bioLM.training.module import BioLMLightningModule, TrainingDivergedError
 from bioLM.training.plots import plot_learning_curve
+from bioLM.training.progress import StopOnRequest, TrainingInterrupted, TrainingProgress, graceful_interrupt
 from bioLM.training.recipe import Recipe
 
 logger = logging.getLogger(__name__)
@@ -120,21 +130,9 @@ def _tokenizer_files(tokenizer) -> dict[str, str]:
         return {p.name: p.read_text() for p in Path(tmp).iterdir() if p.is_file()}
 
 
-def _loggers(out_dir: Path) -> list:
-    from lightning.pytorch.loggers import CSVLogger
-
-    loggers = [CSVLogger(out_dir, name="logs")]
-    try:
-        import tensorboard  # noqa: F401
-        from lightning.pytorch.loggers import TensorBoardLogger
-        loggers.append(TensorBoardLogger(out_dir, name="tensorboard"))
-    except ImportError:
-        pass
-    return loggers
-
-
-def build_trainer(recipe: Recipe, out_dir: Path, callbacks: list) -> L.Trainer:
-    """The Lightning Trainer of a recipe (precision, devices, strategy, accumulation, clipping, validation)."""
+def build_trainer(recipe: Recipe, out_dir: Path, callbacks: list, resume_step: int = 0) -> L.Trainer:
+    """The Lightning Trainer of a recipe (precision, devices, strategy, accumulation, clipping, validation,
+    loggers; ``resume_step``: the optimizer step a resumed run starts from)."""
     t = recipe.trainer
     return L.Trainer(
         accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
@@ -144,7 +142,7 @@ def build_trainer(recipe: Recipe, out_dir: Path, callbacks: list) -> L.Trainer:
         val_check_interval=t.val_every * t.accumulate_grad_batches, check_val_every_n_epoch=None,
         num_sanity_val_steps=0, log_every_n_steps=t.log_every, use_distributed_sampler=False,
         enable_checkpointing=False, enable_progress_bar=t.progress_bar, enable_model_summary=False,
-        logger=_loggers(out_dir), callbacks=callbacks, plugins=[AtomicCheckpointIO()],
+        logger=build_loggers(t.loggers, out_dir, resume_step) or False, callbacks=callbacks, plugins=[AtomicCheckpointIO()],
         default_root_dir=out_dir)
 
 
@@ -183,27 +181,58 @@ def _fit(recipe: Recipe, module: BioLMLightningModule, datamodule, out_dir: Path
 
     t = recipe.trainer
     seq_len = recipe.model.context_length
+    resume_step = checkpoint_step(ckpt_path) if resume else 0
     monitor = ThroughputMonitor(0, flops_per_token(module.model.config, seq_len), None, t.log_every)
+    stopper = StopOnRequest()
     callbacks = [PeriodicCheckpoint(ckpt_path, t.checkpoint_every), RNGState(),
-                 LossRecorder(out_dir / "losses.tsv"), monitor]
-    trainer = build_trainer(recipe, out_dir, callbacks)
+                 LossRecorder(out_dir / "losses.tsv"), monitor, stopper]
+    if t.progress_bar:
+        callbacks.append(TrainingProgress(t.log_every, "residue" if recipe.data.alphabet == "protein" else "base"))
+    trainer = build_trainer(recipe, out_dir, callbacks, resume_step)
     monitor.tokens_per_step = recipe.data.micro_batch_size * seq_len * t.accumulate_grad_batches * trainer.world_size
     module.tokens_per_step = monitor.tokens_per_step
+    for callback in callbacks:
+        if isinstance(callback, TrainingProgress):
+            callback.tokens_per_step = monitor.tokens_per_step
     peak = t.peak_tflops * 1e12 if t.peak_tflops else _measured_peak(trainer, str(trainer.precision),
                                                                       measure_matmul_peak)
     monitor.peak_flops = None if peak is None else peak * trainer.world_size
-    if not resume and trainer.is_global_zero and (out_dir / "losses.tsv").exists():
-        (out_dir / "losses.tsv").unlink()
+    if trainer.is_global_zero:
+        trim_logs(out_dir, resume_step)
     try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt_path) if resume else None,
-                    weights_only=True)
+        with graceful_interrupt(stopper):
+            trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt_path) if resume else None,
+                        weights_only=True)
     except TrainingDivergedError as error:
         kept = f"the last good checkpoint is {ckpt_path}" if ckpt_path.exists() else "no checkpoint was saved yet"
         raise TrainingDivergedError(f"{error}; {kept}") from None
+    except SystemExit:  # Lightning exits on a KeyboardInterrupt: here a second Ctrl-C
+        if not stopper.requested.is_set():
+            raise
+        if not ckpt_path.is_file():
+            raise TrainingInterrupted("stopped at once, before the first checkpoint; start again") from None
+        raise TrainingInterrupted(f"stopped at once; the last checkpoint (step {checkpoint_step(ckpt_path)}) is "
+                                  f"kept. {_resume_hint(out_dir)}") from None
+    if stopper.stopped_at is not None and trainer.global_step < t.max_steps:
+        trainer.save_checkpoint(ckpt_path, weights_only=False)
+        if trainer.is_global_zero:
+            plot_learning_curve(out_dir)
+        raise TrainingInterrupted(f"stopped at step {trainer.global_step}/{t.max_steps}; checkpoint saved to "
+                                  f"{ckpt_path}. {_resume_hint(out_dir)}")
     if t.max_steps % t.val_every and trainer.global_step == t.max_steps:
         trainer.validate(module, datamodule=datamodule, verbose=False)
     trainer.save_checkpoint(ckpt_path, weights_only=False)
     return trainer
+
+
+def _resume_hint(out_dir: Path) -> str:
+    return f"Resume with: biolm pretrain {out_dir / 'recipe.yaml'} --resume"
+
+
+def checkpoint_step(path: Path) -> int:
+    """The optimizer step a checkpoint was saved at (read with ``mmap``: the tensors are not loaded)."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    return int(checkpoint.get("global_step", 0))
 
 
 def pretrain(recipe: Recipe) -> Path:

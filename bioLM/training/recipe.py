@@ -132,7 +132,11 @@ class TrainerConfig:
     export: bool = True
     """Export a Hugging Face model directory at the end of training."""
     progress_bar: bool = True
-    """Show Lightning's progress bar."""
+    """Show training progress: one status line on a terminal (step/max_steps, loss, bits per base, tokens/s,
+    ETA), a plain line every ``log_every`` steps when stderr is not a terminal."""
+    loggers: list[str] = field(default_factory=lambda: ["csv"])
+    """Metric loggers: ``csv`` (``logs/metrics.csv``, read by the learning curve) and ``tensorboard``
+    (``tensorboard/``; needs ``pip install 'biolm[tensorboard]'``)."""
 
 
 @dataclass

@@ -53,7 +53,8 @@ def test_npy_tsv_and_h5ad(tmp_path, rng):
     write_table(tmp_path / "e.h5ad", table)
     adata = anndata.read_h5ad(tmp_path / "e.h5ad")
     assert list(adata.obs_names) == table.ids and list(adata.obs["strand"]) == table.metadata["strand"]
-    np.testing.assert_array_equal(adata.obsm["layer_-1"], table.arrays["layer_-1"])
+    np.testing.assert_array_equal(adata.obsm["X_biolm_layer-1"], table.arrays["layer_-1"])
+    assert adata.uns["biolm"]["obsm_keys"] == {"layer_-1": "X_biolm_layer-1", "layer_0": "X_biolm_layer0"}
     assert not list(tmp_path.glob(".*tmp*"))  # atomic writes leave no temporaries
 
 
@@ -210,8 +211,11 @@ def test_cli_vcf_side_by_side(tmp_path, reference, model_dir, capsys):
 
     adata = anndata.read_h5ad(out)
     assert list(adata.obs_names) == ["v1", "v2"]
-    assert sorted(adata.obsm) == ["layer_-1_alt", "layer_-1_ref", "layer_0_alt", "layer_0_ref"]
-    assert adata.obsm["layer_-1_ref"].shape == (2, 32)
+    assert sorted(adata.obsm) == ["X_biolm_layer-1", "X_biolm_layer-1_alt", "X_biolm_layer-1_ref",
+                                  "X_biolm_layer0", "X_biolm_layer0_alt", "X_biolm_layer0_ref"]
+    assert adata.obsm["X_biolm_layer-1_ref"].shape == (2, 32)
+    np.testing.assert_array_equal(adata.obsm["X_biolm_layer0"],
+                                  adata.obsm["X_biolm_layer0_alt"] - adata.obsm["X_biolm_layer0_ref"])
 
 
 def test_cli_errors(tmp_path, model_dir, rng, capsys):

@@ -15,6 +15,7 @@ from bioLM.scoring.finetune import (
     finite_metrics,
 )
 from bioLM.scoring.tasks import Task, TaskSplit
+from bioLM.tokenization import build_tokenizer
 
 
 class _Saves:
@@ -28,7 +29,7 @@ def test_undefined_metric_is_null_in_metrics_json(tmp_path):
     split = TaskSplit(["ACGT"] * 3, np.array([1, 1, 1]))
     task = Task("t", "classification", {"train": split, "validation": split, "test": split}, ["0", "1"])
     result = FinetuneResult(tmp_path / "out", metrics={"test": one_class})
-    _export(_Saves(), _Saves(), result, task, FinetuneConfig())
+    _export(_Saves(), build_tokenizer("char", alphabet="dna"), result, task, FinetuneConfig(), [], tmp_path / "base")
     text = (tmp_path / "out" / "metrics.json").read_text()
     assert "NaN" not in text
     written = json.loads(text)["metrics"]["test"]

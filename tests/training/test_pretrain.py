@@ -47,15 +47,19 @@ def test_run_folder_has_logs_curve_checkpoint_and_model(run: Path) -> None:
     card = (run / "model" / "README.md").read_text()
     bpb = checkpoint["biolm"]["metrics"]["val_bits_per_base"]
     assert f"{bpb:.4f}" in card and '"fingerprint"' in card and "max_steps: 8" in card
+    source = checkpoint["biolm"]["manifest"]["sources"][0]
+    corpus = Path(source["path"])
+    assert f"| `{corpus.name}` | {corpus.stat().st_size:,} | 4 | 12,000 | `{source['sha256']}` |" in card
+    assert "preset `tiny` as trained: 2 layers, width 32, 2 heads" in card and "validation bits per base" in card
+    assert "tags: [biolm, dna, genomics, causal-lm, llama]" in card and "# license:" in card
 
 
-def test_exported_model_loads_with_auto_classes_and_reproduces_val_bits_per_base(run: Path) -> None:
+def test_exported_llama_reproduces_val_bits_per_base(run: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    import bioLM  # noqa: F401  (registers the biolm model type with the Auto classes)
 
     model = AutoModelForCausalLM.from_pretrained(run / "model").eval()
     tokenizer = AutoTokenizer.from_pretrained(run / "model")
+    assert model.config.model_type == "llama" and type(model).__name__ == "LlamaForCausalLM"
     assert tokenizer.convert_tokens_to_ids("<eos>") == 3
     from bioLM.tokenization import bases_per_token
 
