@@ -68,12 +68,12 @@ def _flat_format(first: bytes) -> str | None:
     return None
 
 
-def detect_flat_format(path: str | Path) -> FileFormat | None:
+def detect_flat_format(path: str | Path, *, strict: bool = True) -> FileFormat | None:
     """:class:`FileFormat` ('genbank'/'embl'/'uniprot', 'none'/'gzip'/'bgzip') when ``path`` is a flat file;
     None when it starts with a FASTA/FASTQ header (or binary data: the FASTA sniffer reports that).
 
-    Raises InputFormatError naming the format found (GFF3, VCF, SAM, ...) for text bioLM does not read as
-    sequences, and for missing or empty files.
+    Other text (GFF3, VCF, SAM, ...) raises InputFormatError naming what it looks like, unless ``strict=False``
+    (then None). Missing or empty files always raise.
     """
     path = Path(path)
     text, compression = _head(path)
@@ -84,6 +84,8 @@ def detect_flat_format(path: str | Path) -> FileFormat | None:
     kind = _flat_format(first)
     if kind is not None:
         return FileFormat(kind, compression)  # type: ignore[arg-type]
+    if not strict:
+        return None
     line = text.count(b"\n", 0, len(text) - len(stripped)) + 1
     shown = first[:40].decode("utf-8", "replace").rstrip()
     hint = next((f"; this looks like {what}: {fix}" for prefix, what, fix in _OTHER_FORMATS
@@ -91,6 +93,12 @@ def detect_flat_format(path: str | Path) -> FileFormat | None:
     if not hint and first.count(b"\t") == 8:
         hint = "; this looks like GFF/GTF annotation (9 tab-separated columns): pass it as --regions / --annotation"
     raise InputFormatError(f"expected {READABLE}; found {shown!r}{hint}", path=path, line=line)
+
+
+def open_text(path: Path, compression: str):
+    """A text handle on a plain or gzip file."""
+    opener = gzip.open if compression != "none" else open
+    return io.TextIOWrapper(opener(path, "rb"), encoding="utf-8")
 
 
 class FlatFileReader(FastxReader):
@@ -112,9 +120,8 @@ class FlatFileReader(FastxReader):
         from Bio import SeqIO
 
         name, last = FLAT_FORMATS[self.format.format], None
-        opener = gzip.open if self.format.compression != "none" else open
         try:
-            with opener(self.path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8") as handle:
+            with open_text(self.path, self.format.compression) as handle:
                 for entry in SeqIO.parse(handle, name):
                     self.records += 1
                     sequence = str(entry.seq)
