@@ -278,3 +278,32 @@ class CodingAnnotator:
         found = [c for f in self._nearby(contig, s, s + len(ref))
                  if (c := self._on_feature(f, s, ref, alt)) is not None]
         return min(found, key=lambda c: c.rank) if found else NON_CODING
+
+
+def annotator_for(annotation: str | Path | None, reference: SequenceSource, genetic_code: int = 1
+                  ) -> CodingAnnotator | None:
+    """:meth:`CodingAnnotator.from_file`, or None when ``annotation`` is None (no consequences asked for)."""
+    return None if annotation is None else CodingAnnotator.from_file(annotation, reference, genetic_code)
+
+
+_PLAIN = re.compile(r"^[ACGTNacgtn]+$")
+
+
+def allele_consequences(annotator: CodingAnnotator, contig: str, start: int, ref: str,
+                        alts: Iterable[str | None]) -> list[str]:
+    """One consequence string per ALT of a VCF record at 0-based ``start`` ('.' for symbolic/invalid ALTs)."""
+    return [str(annotator.annotate(contig, start, ref, alt)) if alt and _PLAIN.match(alt) and _PLAIN.match(ref)
+            else "." for alt in alts]
+
+
+def annotate_alleles(annotator: CodingAnnotator | None, chunk, alleles, contigs: dict[str, str]) -> None:
+    """Set ``csq`` on the per-ALT entries of ``alleles`` (parallel to ``chunk`` of ``(index, pysam record)``),
+    contigs renamed through ``contigs`` (VCF name -> reference name). No-op when ``annotator`` is None."""
+    if annotator is None:
+        return
+    for (_, record), group in zip(chunk, alleles):
+        if not record.alts or record.contig not in contigs:
+            continue
+        values = allele_consequences(annotator, contigs[record.contig], record.start, record.ref, record.alts)
+        for allele in group:
+            allele.csq = values[allele.alt]

@@ -149,3 +149,38 @@ def test_athaliana_cds_translate_and_start_lost():
         alt = "C" if feature.strand == "+" else "G"
         assert str(annotator.annotate(feature.contig, g, genome.fetch(feature.contig, g, g + 1), alt)) == \
             f"start_lost|{name}|p.M1?"
+
+
+def test_score_variants_declares_and_writes_consequences(tmp_path, minus, random_dna_dir, capsys):
+    import pysam
+
+    from bioLM.cli import main
+    from bioLM.synthetic import write_fasta_records
+
+    _, contig, feature = minus
+    reference = write_fasta_records(tmp_path / "ref.fa", [("NC_1.1", contig)])
+    other = {"A": "C", "C": "G", "G": "T", "T": "A"}
+    rows = []
+    for position, base in ((6, "T"), (11, "A")):  # missense p.R3C, stop_gained p.W4*
+        g = genomic(feature, position)
+        rows.append(f"NC_1.1\t{g + 1}\t.\t{contig[g]}\t{reverse_complement(base)},<DEL>\t.\t.\t.")
+    rows.append(f"NC_1.1\t3\t.\t{contig[2]}\t{other[contig[2]]}\t.\t.\t.")  # flank: non-coding
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                   + "\n".join(sorted(rows, key=lambda r: int(r.split("\t")[1]))) + "\n")
+    out, tsv = tmp_path / "o.vcf.gz", tmp_path / "o.tsv"
+    assert main(["score-variants", "--model", str(random_dna_dir), "--reference", str(reference), "--vcf",
+                 str(vcf), "--out", str(out), "--tsv", str(tsv), "--window", "24", "--device", "cpu",
+                 "--annotation", str(tmp_path / "g.gbk")]) == 0
+    with pysam.VariantFile(str(out)) as handle:
+        assert handle.header.info["BIOLM_CSQ"].number == "A" and "genetic code 1" in \
+            handle.header.info["BIOLM_CSQ"].description
+        csq = sorted(tuple(r.info["BIOLM_CSQ"]) for r in handle)
+    assert csq == [("missense|b1|p.R3C", "."), ("non_coding||",), ("stop_gained|b1|p.W4*", ".")]
+    table = [line.split("\t") for line in tsv.read_text().splitlines()]
+    assert table[0][-1] == "csq" and sorted(row[-1] for row in table[1:]) == \
+        [".", ".", "missense|b1|p.R3C", "non_coding||", "stop_gained|b1|p.W4*"]
+    capsys.readouterr()
+    assert main(["score-variants", "--model", str(random_dna_dir), "--reference", str(reference), "--vcf",
+                 str(vcf), "--out", str(out), "--annotation", str(tmp_path / "g.gbk"), "--genetic-code", "99"]) == 2
+    assert "not an NCBI translation table" in capsys.readouterr().err
