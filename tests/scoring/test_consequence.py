@@ -184,3 +184,29 @@ def test_score_variants_declares_and_writes_consequences(tmp_path, minus, random
     assert main(["score-variants", "--model", str(random_dna_dir), "--reference", str(reference), "--vcf",
                  str(vcf), "--out", str(out), "--annotation", str(tmp_path / "g.gbk"), "--genetic-code", "99"]) == 2
     assert "not an NCBI translation table" in capsys.readouterr().err
+
+
+def test_minus_strand_mirrors_plus_strand_for_every_snv(rng):
+    """A gene and its reverse-complement mirror give the same consequence for every SNV of the CDS and its
+    splice region (strand logic, phase of the exon split, splice windows on both sides)."""
+    table = codon_table(1)
+    sense = [c for c in table.forward_table if c not in ("ATG",)]
+    cds = "ATG" + "".join(rng.choice(sense, 25)) + "TGA"
+    plus = random_dna(12, rng) + cds[:40] + "GTAAGTCTTTTTTTTTTTCCAG" + cds[40:] + random_dna(12, rng)
+    n, intron = len(plus), 22
+    parts_plus = ((12, 52), (52 + intron, 12 + len(cds) + intron))
+    from bioLM.io.features import Feature
+    forward = CodingAnnotator([Feature("c", parts_plus, "+", "CDS", "t")], Reference({"c": plus}))
+    mirrored = CodingAnnotator([Feature("c", tuple((n - e, n - s) for s, e in parts_plus[::-1]), "-", "CDS", "t")],
+                               Reference({"c": reverse_complement(plus)}))
+    terms = set()
+    for position in range(10, n - 10):
+        for alt in "ACGT":
+            if alt != plus[position]:
+                a = forward.annotate("c", position, plus[position], alt)
+                b = mirrored.annotate("c", n - 1 - position, reverse_complement(plus[position]),
+                                      reverse_complement(alt))
+                assert a == b, (position, alt)
+                terms.add(a.term)
+    assert {"synonymous", "missense", "stop_gained", "stop_lost", "start_lost", "splice_region",
+            "non_coding"} <= terms
