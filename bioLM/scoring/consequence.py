@@ -98,7 +98,7 @@ def _translate(cds: str, table) -> str:
     from Bio.Seq import translate
 
     codons = len(cds) // 3 * 3
-    protein = translate(cds[:codons], table=table)
+    protein = translate(cds[:codons], table=table.id)  # the ambiguous table: N, K, S, Y... read as X (or the aa)
     stop = protein.find("*")
     protein = protein if stop < 0 else protein[:stop + 1]
     return "M" + protein[1:] if protein and cds[:3] in table.start_codons else protein

@@ -125,6 +125,8 @@ def test_classify_and_trim_directly():
     assert classify("ATGCGTAAATAA", "ATGCGTTAA", table) == ("inframe_deletion", "p.K3del")
     assert classify("ATGCGTAAATAA", "ATGTGGAAGTAA", table) == ("missense", "p.R2W")
     assert classify("ATGCGTAAATAA", "ATGTGGACATAA", table) == ("missense", "p.R2_K3delinsWT")
+    assert classify("ATGNNNCGTTAA", "ATGNNNTGTTAA", table) == ("missense", "p.R3C")  # IUPAC / N in the CDS
+    assert classify("ATGAKGTAA", "ATGAKATAA", table) == ("synonymous", "p.X2X")
     assert trim(10, "CAG", "CTG") == (11, "A", "T") and trim(10, "ca", "c") == (11, "A", "")
     assert str(Consequence("missense", "a;b c", "p.R2C")) == "missense|a_b_c|p.R2C"
 
