@@ -139,7 +139,7 @@ def main() -> None:
     seconds = time.perf_counter() - start
     classes = per_class(args.out / "scored.tsv")
     box_plot(classes, args.out / "consequences.png",
-             f"{args.model.name}: SNVs on {args.fasta.name} {args.contigs} ({args.window} bp windows)")
+             f"{'/'.join(args.model.parts[-2:])}: SNVs on {args.fasta.name} {args.contigs} ({args.window} bp windows)")
     result = {"model": str(args.model), "fasta": str(args.fasta), "gff3": str(args.gff3), "contigs": contigs,
               "window": args.window, "seed": args.seed, "snvs": len(snvs), "scored": summary.scored,
               "skipped": summary.skipped, "score_seconds": round(seconds, 1), "threads": torch.get_num_threads(),
