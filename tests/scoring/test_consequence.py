@@ -212,3 +212,12 @@ def test_minus_strand_mirrors_plus_strand_for_every_snv(rng):
                 terms.add(a.term)
     assert {"synonymous", "missense", "stop_gained", "stop_lost", "start_lost", "splice_region",
             "non_coding"} <= terms
+
+
+def test_gff3_phase_sets_the_reading_frame_of_a_partial_cds(tmp_path, rng):
+    contig = random_dna(30, rng) + "G" + CDS[3:] + random_dna(30, rng)  # 5'-partial: one base, then AAA CGT TGG ...
+    gff = tmp_path / "p.gff3"
+    gff.write_text(f"c1\t.\tCDS\t31\t{31 + len(CDS) - 3}\t.\t+\t1\tID=p1\n")
+    annotator = CodingAnnotator.from_file(gff, Reference({"c1": contig}))
+    assert str(annotator.annotate("c1", 31 + 3, "C", "T")) == "missense|p1|p.R2C"  # CGT -> TGT
+    assert annotator.annotate("c1", 31, "A", "C").term == "missense"  # AAA -> CAA: no start codon to lose
