@@ -101,3 +101,27 @@ def demo_corpus(path: str | Path, n_records: int = 8, length: int = 50_000, seed
     table = markov_table(rng)
     records = [(f"synthetic_{i}", markov_dna(length, rng, motifs=motifs, table=table)) for i in range(n_records)]
     return write_fasta_records(path, records)
+
+
+def write_genbank(path: str | Path, records: list[tuple[str, str, list[tuple[str, list[tuple[int, int]], str, dict]]]],
+                  ) -> Path:
+    """Write a GenBank file (Biopython) of ``(id, sequence, features)`` records; each feature is
+    ``(type, parts, strand, qualifiers)`` with parts 0-based half-open in genomic order and strand '+'/'-'."""
+    from Bio import SeqIO
+    from Bio.Seq import Seq
+    from Bio.SeqFeature import CompoundLocation, SeqFeature, SimpleLocation
+    from Bio.SeqRecord import SeqRecord
+
+    out = []
+    for name, sequence, features in records:
+        record = SeqRecord(Seq(sequence), id=name, name=name.split(".")[0], description=f"synthetic {name}",
+                           annotations={"molecule_type": "DNA"})
+        for kind, parts, strand, qualifiers in features:
+            ordered = parts if strand == "+" else parts[::-1]  # GenBank lists a minus join 5' -> 3'
+            locations = [SimpleLocation(s, e, strand=1 if strand == "+" else -1) for s, e in ordered]
+            location = locations[0] if len(locations) == 1 else CompoundLocation(locations)
+            record.features.append(SeqFeature(location, type=kind,
+                                              qualifiers={k: [v] for k, v in qualifiers.items()}))
+        out.append(record)
+    SeqIO.write(out, str(path), "genbank")
+    return Path(path)

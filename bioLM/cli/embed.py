@@ -12,6 +12,7 @@ logger = logging.getLogger(__name__)
 EPILOG = """examples:
   biolm embed --model runs/x/export seqs.fa --out emb.h5ad
   biolm embed --model DIR --reference ref.fa --regions genes.gff3 --out emb.parquet --layers=-1,-2
+  biolm embed --model DIR --regions genome.gbk --feature-types CDS,rRNA --out cds.parquet
   biolm embed --model DIR --reference ref.fa --vcf calls.vcf.gz --out variants.npz --skip-ref-mismatch
   biolm embed --model DIR chr22.fa --out bases.npz --pooling per-base --window-overlap 64
 """
@@ -34,8 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("fasta", nargs="?", help="FASTA/FASTQ of sequences (plain, gzip or bgzip)")
     parser.add_argument("--model", required=True, help="exported model directory")
     parser.add_argument("--reference", help="indexed reference FASTA for --regions or --vcf")
-    parser.add_argument("--regions", help="BED or GFF3 regions on --reference (strand-aware)")
-    parser.add_argument("--feature-types", help="GFF3 feature types to keep, comma-separated (default: all)")
+    parser.add_argument("--regions", help="BED or GFF3 regions on --reference (strand-aware), or a GenBank/EMBL "
+                        "file: its features on its own sequence (no --reference; joined locations spliced)")
+    parser.add_argument("--feature-types", help="GFF3 / GenBank / EMBL feature types to keep, comma-separated, e.g. "
+                        "CDS,gene,rRNA (default: all; GenBank/EMBL: all but source)")
     parser.add_argument("--vcf", help="VCF/BCF: ref and alt windows centred on each variant")
     parser.add_argument("--variant-window", type=int, help="bases per variant window (default: model context)")
     parser.add_argument("--skip-ref-mismatch", action="store_true",

@@ -26,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="skip (and count) records whose REF disagrees with the reference instead of failing")
     parser.add_argument("--contig-map", type=Path, default=None,
                         help="file of 'vcf_name reference_name' pairs (e.g. '1 chr1')")
+    parser.add_argument("--annotation", type=Path, default=None,
+                        help="GFF3 or GenBank/EMBL file with CDS features (contigs named as in the reference): add "
+                             "each ALT's coding consequence (INFO/BIOLM_CSQ, TSV column csq)")
+    parser.add_argument("--genetic-code", type=int, default=1,
+                        help="NCBI translation table for --annotation (default: 1 standard; 11 bacteria, plastids)")
     parser.add_argument("--max-tokens", type=int, default=16384, help="token budget per batch")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
     parser.add_argument("--device", default=None, help="torch device (default: cuda when available)")
@@ -38,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     summary = score_variants(args.model, args.reference, args.vcf, args.out, window=args.window,
                              strands=args.strands, skip_ref_mismatch=args.skip_ref_mismatch,
                              contig_map=args.contig_map, tsv=args.tsv, max_tokens=args.max_tokens,
-                             bf16=args.bf16, device=args.device)
+                             bf16=args.bf16, device=args.device, annotation=args.annotation,
+                             genetic_code=args.genetic_code)
     skipped = ", ".join(f"{k}={v}" for k, v in sorted(summary.skipped.items())) or "none"
     print(f"{summary.records} records, {summary.alleles} ALT alleles: {summary.scored} scored, skipped: "
           f"{skipped}; wrote {summary.out}{' (+ .tbi)' if summary.indexed else ''}"

@@ -41,10 +41,11 @@ from bioLM.data.manifest import (
     load_manifest,
 )
 from bioLM.errors import BioLMError, ConfigError, InputFormatError
+from bioLM.io.seqfile import FLAT_SUFFIXES
 
 logger = logging.getLogger(__name__)
 
-FASTX_SUFFIXES = (".fa", ".fasta", ".fna", ".ffn", ".faa", ".frn", ".fq", ".fastq", ".seq")
+FASTX_SUFFIXES = (".fa", ".fasta", ".fna", ".ffn", ".faa", ".frn", ".fq", ".fastq", ".seq", *FLAT_SUFFIXES)
 EOS_ID = 3
 
 

@@ -61,6 +61,17 @@ def read_regions(path: str | Path, feature_types: list[str] | None = None) -> li
     return read_bed(path)
 
 
+def feature_records(path: str | Path, feature_types: list[str] | None = None) -> Iterator[InputRecord]:
+    """Features of a GenBank/EMBL file on its own sequence (compound locations joined, strand-aware;
+    :func:`bioLM.io.features.flat_features`). Ids: the locus_tag / gene / protein_id, else
+    ``contig:start+1-end(strand)``. Metadata: :meth:`bioLM.io.features.Feature.columns` (qualifiers included)."""
+    from bioLM.io.features import flat_features
+
+    for feature, sequence in flat_features(path, feature_types):
+        label = f"{feature.contig}:{feature.start + 1}-{feature.end}({feature.strand})"
+        yield InputRecord(feature.name or label, {"": sequence}, feature.columns())
+
+
 def _missing_contig(genome, contig: str, source: str | Path, what: str) -> ContigNotFoundError:
     shown = ", ".join(genome.contigs[:5]) + (", ..." if len(genome.contigs) > 5 else "")
     return ContigNotFoundError(

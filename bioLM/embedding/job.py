@@ -33,7 +33,7 @@ class EmbedJob:
     reference: str | Path | None = None
     """Indexed reference FASTA for ``regions`` or ``vcf``."""
     regions: str | Path | None = None
-    """BED or GFF3 regions on ``reference``."""
+    """BED or GFF3 regions on ``reference``, or a GenBank/EMBL file (its features, on its own sequence)."""
     vcf: str | Path | None = None
     """VCF/BCF of variants on ``reference``; ref and alt windows are embedded side by side."""
     layers: LayerSpec = (-1,)
@@ -74,6 +74,12 @@ def _records(job: EmbedJob, context: int, stats: VariantStats) -> Iterator[Input
         raise ConfigError(f"give exactly one input: a FASTA, --regions or --vcf (got {given or 'none'})")
     if job.fasta is not None:
         return fastx_records(job.fasta)
+    from bioLM.io.features import is_flat_file  # GenBank/EMBL: features on the file's own sequence
+
+    if job.regions is not None and is_flat_file(job.regions):
+        from bioLM.embedding.inputs import feature_records
+
+        return feature_records(job.regions, job.feature_types)
     if job.reference is None:
         raise ConfigError(f"--{given[0]} needs --reference ref.fa (an indexed FASTA of the same assembly)")
     if job.regions is not None:

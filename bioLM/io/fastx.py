@@ -42,7 +42,7 @@ SCAN_CHUNK = 1 << 20
 class FileFormat:
     """What :func:`sniff` found in a file's first bytes."""
 
-    format: Literal["fasta", "fastq"]
+    format: Literal["fasta", "fastq", "genbank", "embl", "uniprot"]  # the last three: bioLM.io.seqfile
     compression: Literal["none", "gzip", "bgzip"]
 
 
@@ -269,7 +269,7 @@ class FastxReader:
                  replace_invalid: bool = False, allow_duplicate_ids: bool = False,
                  keep_soft_mask: bool = False, rna_as_dna: bool = True) -> None:
         self.path = Path(path)
-        self.format = sniff(self.path)
+        self.format = self._sniff()
         self.alphabet: Alphabet | None = None if alphabet is None else get_alphabet(alphabet)
         self.replace_invalid = replace_invalid
         self.allow_duplicate_ids = allow_duplicate_ids
@@ -281,6 +281,9 @@ class FastxReader:
         self._iterator = self._generate()
         if self.alphabet is not None:
             self._set_policy(self.alphabet)
+
+    def _sniff(self) -> FileFormat:
+        return sniff(self.path)
 
     def __iter__(self) -> FastxReader:
         return self
@@ -419,7 +422,8 @@ def _headers(path: Path, fmt: FileFormat) -> Iterator[tuple[int, str]]:
 def read_fastx(path: str | Path, *, alphabet: str | Alphabet | None = None, replace_invalid: bool = False,
                allow_duplicate_ids: bool = False, keep_soft_mask: bool = False,
                rna_as_dna: bool = True) -> FastxReader:
-    """Stream the records of a FASTA or FASTQ file (plain, gzip or bgzip; detected from content).
+    """Stream the records of a FASTA or FASTQ file (plain, gzip or bgzip; detected from content), or of a
+    GenBank, EMBL or UniProt/Swiss-Prot flat file (detected from content; :mod:`bioLM.io.seqfile`).
 
     ``alphabet``: 'dna', 'rna', 'protein' or None (detected from the first record). Invalid letters raise
     AlphabetError (letter, 0-based position, line) unless ``replace_invalid`` (-> N, or X for protein).
@@ -427,6 +431,9 @@ def read_fastx(path: str | Path, *, alphabet: str | Alphabet | None = None, repl
     (``reader.empty_records``). ``rna_as_dna=False`` keeps U in RNA. The sniff runs at call time, so a
     file that is not FASTA/FASTQ raises here, before iteration.
     """
-    return FastxReader(path, alphabet=alphabet, replace_invalid=replace_invalid,
-                       allow_duplicate_ids=allow_duplicate_ids, keep_soft_mask=keep_soft_mask,
-                       rna_as_dna=rna_as_dna)
+    options = dict(alphabet=alphabet, replace_invalid=replace_invalid, allow_duplicate_ids=allow_duplicate_ids,
+                   keep_soft_mask=keep_soft_mask, rna_as_dna=rna_as_dna)
+    from bioLM.io.seqfile import FlatFileReader, detect_flat_format  # GenBank / EMBL / UniProt (Biopython)
+
+    flat = detect_flat_format(path)
+    return FastxReader(path, **options) if flat is None else FlatFileReader(path, flat, **options)

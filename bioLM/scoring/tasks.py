@@ -25,12 +25,14 @@ import numpy as np
 from bioLM.alphabet import detect_alphabet, normalize
 from bioLM.errors import ConfigError, InputFormatError
 from bioLM.io import read_fastx
+from bioLM.io.seqfile import FLAT_SUFFIXES
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")
 TaskFormat = Literal["gue", "fasta", "scl"]
-FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".faa", ".fa.gz", ".fasta.gz")
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".faa", ".fa.gz", ".fasta.gz",
+                  *FLAT_SUFFIXES, *(s + ".gz" for s in FLAT_SUFFIXES))  # GenBank/EMBL/UniProt: bioLM.io.seqfile
 
 
 @dataclass

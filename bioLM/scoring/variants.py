@@ -92,12 +92,20 @@ class VariantScoringConfig:
     """tqdm progress bar over records."""
     max_listed: int = 10
     """REF mismatches listed in the error message."""
+    annotation: str | Path | None = None
+    """GFF3 or GenBank/EMBL file of CDS (contigs named as in the reference): adds each ALT's coding consequence,
+    INFO/BIOLM_CSQ and a TSV ``csq`` column (:mod:`bioLM.scoring.consequence`)."""
+    genetic_code: int = 1
+    """NCBI translation table for the consequences (1 standard, 11 bacteria and plastids)."""
 
     def __post_init__(self) -> None:
         if self.strands not in ("both", "+", "-"):
             raise ConfigError(f"strands={self.strands!r} is not one of 'both', '+', '-'")
         if self.window is not None and self.window < 1:
             raise ConfigError(f"window={self.window} must be at least 1 base")
+        if self.annotation is not None:
+            from bioLM.scoring.consequence import codon_table
+            codon_table(self.genetic_code)  # an unknown --genetic-code fails before any work
 
 
 @dataclass
@@ -215,6 +223,9 @@ def _output_header(header: str, config: VariantScoringConfig, model_dir: Path) -
                  'complement">']
     ours.append(f'##FILTER=<ID={FILTER_REF_MISMATCH},Description="REF disagrees with the reference; '
                 'not scored by bioLM">')
+    if config.annotation is not None:
+        from bioLM.scoring.consequence import header_line
+        ours.append(header_line(config.annotation, config.genetic_code))
     ours.append(f"##biolm_score_variants=<model={model_dir},window={config.window},strands={config.strands}>")
     chrom = next(i for i, line in enumerate(lines) if line.startswith("#CHROM"))
     return "\n".join(lines[:chrom] + ours + lines[chrom:]) + "\n"
@@ -227,6 +238,7 @@ class _Allele:
     pair: WindowPair | None
     skip: str | None
     llr: tuple[float, float] = (float("nan"), float("nan"))  # forward, reverse
+    csq: str | None = None  # coding consequence, with --annotation (bioLM.scoring.consequence)
 
 
 def _plan_chunk(chunk, plan: _Plan, genome, config: VariantScoringConfig) -> list[list[_Allele]]:
@@ -306,17 +318,20 @@ def _vcf_line(record, alleles: list[_Allele], config: VariantScoringConfig) -> s
         info.append("BIOLM_LLR_FWD=" + ",".join(_value(a.llr[0] if a.skip is None else np.nan) for a in alleles))
         info.append("BIOLM_LLR_REV=" + ",".join(_value(a.llr[1] if a.skip is None else np.nan) for a in alleles))
     info.append("BIOLM_SKIP=" + ",".join(a.skip or "." for a in alleles))
+    if config.annotation is not None:
+        info.append("BIOLM_CSQ=" + ",".join(a.csq or "." for a in alleles))
     columns[7] = ";".join(info)
     return "\t".join(columns) + "\n"
 
 
-def _tsv_rows(record, alleles: list[_Allele]) -> str:
+def _tsv_rows(record, alleles: list[_Allele], csq: bool = False) -> str:
     rows = []
     for allele in alleles:
         alt = (record.alts or (".",))[allele.alt] or "."
         values = [record.contig, str(record.pos), record.id or ".", record.ref, alt,
                   _value(_combined(allele)), _value(allele.llr[0] if allele.skip is None else np.nan),
                   _value(allele.llr[1] if allele.skip is None else np.nan), allele.skip or ""]
+        values += [allele.csq or "."] if csq else []
         rows.append("\t".join(values) + "\n")
     return "".join(rows)
 
@@ -325,8 +340,8 @@ class _Writer:
     """Writes the output VCF (bgzip through pysam, or plain) and the TSV to temporary names; ``commit`` renames
     them into place and tabix-indexes the VCF."""
 
-    def __init__(self, out: Path, tsv: Path | None, header: str) -> None:
-        self.out, self.tsv = out, tsv
+    def __init__(self, out: Path, tsv: Path | None, header: str, csq: bool = False) -> None:
+        self.out, self.tsv, self.csq = out, tsv, csq
         self.compressed = out.name.endswith((".gz", ".bgz"))
         self._tmp_out = out.with_name(out.name + ".tmp")
         self._files = contextlib.ExitStack()
@@ -337,12 +352,12 @@ class _Writer:
         self._tsv = (self._files.enter_context(open(self._tmp_tsv, "w"))  # noqa: SIM115 (ExitStack closes it)
                      if self._tmp_tsv else None)
         if self._tsv:
-            self._tsv.write("\t".join(TSV_COLUMNS) + "\n")
+            self._tsv.write("\t".join(TSV_COLUMNS + ["csq"] * csq) + "\n")
 
     def write(self, record, alleles: list[_Allele], config: VariantScoringConfig) -> None:
         self._vcf.write(_vcf_line(record, alleles, config).encode())
         if self._tsv:
-            self._tsv.write(_tsv_rows(record, alleles))
+            self._tsv.write(_tsv_rows(record, alleles, self.csq))
 
     def abort(self) -> None:
         self._files.close()
@@ -418,7 +433,7 @@ def score_variants(model_dir: str | Path, reference: str | Path, vcf: str | Path
             config = replace(config, window=default_window(model))
         summary = VariantScoringSummary(records=plan.records, ref_mismatch_records=len(plan.mismatched))
         writer = _Writer(out, Path(config.tsv) if config.tsv else None,
-                         _output_header(plan.header, config, model_dir))
+                         _output_header(plan.header, config, model_dir), csq=config.annotation is not None)
         try:
             _score_all(vcf, plan, genome, model, tokenizer, config, writer, summary)
         except BaseException:
@@ -435,12 +450,15 @@ def _score_all(vcf: Path, plan: _Plan, genome, model, tokenizer, config: Variant
                writer: _Writer, summary: VariantScoringSummary) -> None:
     from tqdm.auto import tqdm
 
+    from bioLM.scoring.consequence import annotate_alleles, annotator_for
+    annotator = annotator_for(config.annotation, genome, config.genetic_code)  # None without --annotation
     verbosity = pysam.set_verbosity(0)  # htslib warned about undeclared contigs in the first pass already
     try:
         with tqdm(total=plan.records, desc="variants", unit="rec", disable=not config.progress) as bar:
             for chunk in _chunks(vcf, config.chunk_records):
                 alleles = _plan_chunk(chunk, plan, genome, config)
                 _score_chunk(alleles, model, tokenizer, config)
+                annotate_alleles(annotator, chunk, alleles, plan.contigs)
                 for (_, record), group in zip(chunk, alleles):
                     writer.write(record, group, config)
                     _count(summary, group)
