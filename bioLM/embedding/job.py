@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -14,7 +13,7 @@ from tqdm.auto import tqdm
 from bioLM.embedding.embed import EmbedOptions, LayerSpec, embed
 from bioLM.embedding.inputs import InputRecord, VariantStats, fastx_records, region_records, variant_records
 from bioLM.embedding.loading import load, model_context
-from bioLM.embedding.writers import EmbeddingTable, ShardedWriter, output_format
+from bioLM.embedding.writers import EmbeddingTable, ShardedWriter, content_fingerprint, output_format
 from bioLM.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -111,22 +110,6 @@ def _chunks(records: Iterable[InputRecord], size: int) -> Iterator[list[InputRec
         yield chunk
 
 
-def _content_fingerprint(path: Path) -> list:
-    """[resolved path, size, sha256] of a file; of a directory (a model), the same over its files, so that
-    replacing the weights in place changes it."""
-    from bioLM.data.manifest import file_sha256
-
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file())
-        digest = hashlib.sha256()
-        for file in files:
-            digest.update(f"{file.relative_to(path)}\0{file_sha256(file)}\0".encode())
-        return [str(path.resolve()), sum(f.stat().st_size for f in files), digest.hexdigest()]
-    if path.is_file():
-        return [str(path.resolve()), path.stat().st_size, file_sha256(path)]
-    return [str(path), None, None]
-
-
 def _settings(job: EmbedJob) -> dict:
     """What a resumed run must share with the run that wrote the shards: the model and the inputs by content
     (sha256 of every file), and every option that changes the numbers."""
@@ -134,8 +117,8 @@ def _settings(job: EmbedJob) -> dict:
     layers = job.layers if isinstance(job.layers, str) else list(job.layers)
     options = {k: v for k, v in asdict(job.options).items()
                if k not in ("progress", "max_tokens", "max_batch_size", "max_padding", "sort")}
-    return {"model": _content_fingerprint(Path(job.model)),
-            "inputs": [_content_fingerprint(p) for p in inputs],
+    return {"model": content_fingerprint(Path(job.model)),
+            "inputs": [content_fingerprint(p) for p in inputs],
             "layers": layers, "pooling": job.pooling, "shard_size": job.shard_size,
             "variant_window": job.variant_window, "skip_ref_mismatch": job.skip_ref_mismatch, "options": options}
 

@@ -254,20 +254,21 @@ def _write_h5ad(path: Path, table: EmbeddingTable, provenance: dict | None) -> N
     atomic_write(path, lambda tmp: adata.write_h5ad(tmp))
 
 
-def model_fingerprint(model_dir: str | Path) -> str | None:
-    """sha256 over a model directory's ``config.json`` and weight files (names and bytes); None when the
-    directory is not there (an in-memory model)."""
-    directory = Path(model_dir)
-    files = sorted(p for p in directory.glob("*") if p.name == "config.json" or p.suffix in (".safetensors", ".bin"))
-    if not directory.is_dir() or not files:
-        return None
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode())
-        with open(path, "rb") as handle:
-            while block := handle.read(1 << 22):
-                digest.update(block)
-    return digest.hexdigest()
+def content_fingerprint(path: str | Path) -> list:
+    """``[resolved path, size, sha256]`` of a file; of a directory (a model), the same over all its files
+    (relative names and contents), so that replacing the weights in place changes it."""
+    from bioLM.data.manifest import file_sha256
+
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(f"{file.relative_to(path)}\0{file_sha256(file)}\0".encode())
+        return [str(path.resolve()), sum(f.stat().st_size for f in files), digest.hexdigest()]
+    if path.is_file():
+        return [str(path.resolve()), path.stat().st_size, file_sha256(path)]
+    return [str(path), None, None]
 
 
 def write_table(path: str | Path, table: EmbeddingTable, fmt: str | None = None,
@@ -339,9 +340,8 @@ class ShardedWriter:
         """The run's settings plus the bioLM version and the model fingerprint (for ``uns`` of an .h5ad)."""
         from bioLM import __version__
 
-        model = self.settings.get("model")
-        return {**self.settings, "bioLM_version": __version__,
-                "model_fingerprint": model_fingerprint(model) if model else None}
+        model_path, _, fingerprint = self.settings.get("model") or (None, None, None)
+        return {**self.settings, "model": model_path, "bioLM_version": __version__, "model_fingerprint": fingerprint}
 
     def shard_path(self, index: int) -> Path:
         return self.directory / f"shard-{index:05d}.npz"

@@ -10,7 +10,7 @@ import pytest
 
 from bioLM.cli import main
 from bioLM.embedding import EmbeddingTable, read_npz, write_table
-from bioLM.embedding.writers import model_fingerprint
+from bioLM.embedding.writers import content_fingerprint
 from bioLM.synthetic import random_dna, write_fasta_records
 
 anndata = pytest.importorskip("anndata")
@@ -44,7 +44,7 @@ def test_cli_h5ad_has_provenance_and_scanpy_runs_on_it(tmp_path, model_dir, rng)
     adata = anndata.read_h5ad(out)
     assert adata.obsm["X_biolm"].shape == (12, 32) and adata.obsm["X_biolm"].dtype == np.float32
     uns = adata.uns["biolm"]
-    assert uns["model"] == str(model_dir.resolve()) and uns["model_fingerprint"] == model_fingerprint(model_dir)
+    assert uns["model"] == str(model_dir.resolve()) and uns["model_fingerprint"] == content_fingerprint(model_dir)[2]
     assert uns["pooling"] == "mean" and uns["options"]["window_overlap"] == 4 and uns["bioLM_version"]
     sc = pytest.importorskip("scanpy")
     sc.pp.neighbors(adata, use_rep="X_biolm", n_neighbors=5)
