@@ -12,9 +12,9 @@ from tqdm.auto import tqdm
 
 from bioLM.embedding.embed import EmbedOptions, LayerSpec, embed
 from bioLM.embedding.inputs import InputRecord, VariantStats, fastx_records, region_records, variant_records
-from bioLM.embedding.loading import load, model_context
 from bioLM.embedding.writers import EmbeddingTable, ShardedWriter, output_format
 from bioLM.errors import ConfigError
+from bioLM.model.loading import load, model_context
 
 logger = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ class LikelihoodOptions:
     """Show a tqdm progress bar over batches."""
 
 
-def load_model(model_dir: str | Path, device: str | torch.device | None = None):
+def load_model(model_dir: str | Path, device: str | torch.device | None = "auto"):
     """``(model, tokenizer)`` from an exported bioLM / Hugging Face directory, in eval mode on ``device``.
 
     Uses :func:`bioLM.embedding.load` (which registers bioLM's classes with the Auto classes).
@@ -52,7 +52,7 @@ def load_model(model_dir: str | Path, device: str | torch.device | None = None):
     try:
         from bioLM.embedding import load
     except ImportError:  # the package __init__ may not re-export it
-        from bioLM.embedding.loading import load
+        from bioLM.model.loading import load
     return load(model_dir, device=device)
 
 

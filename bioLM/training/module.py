@@ -11,9 +11,9 @@ from typing import Any
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 
 from bioLM.errors import BioLMError
+from bioLM.model.modeling import log_probs_function
 
 LN2 = math.log(2.0)
 
@@ -60,8 +60,7 @@ class BioLMLightningModule(L.LightningModule):
         ids = batch["input_ids"]
         inputs, targets = ids[:, :-1], ids[:, 1:]
         logits = self.model(input_ids=inputs, use_cache=False).logits  # (B, T, V)
-        nats = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none")
-        nats = nats.view_as(targets)
+        nats = -log_probs_function(self.model)(logits, targets)  # (B, T), compiled by compile_blocks
         weights = torch.ones_like(nats)
         if "soft_mask" in batch and self.hparams.soft_mask_weight != 1.0:
             masked = batch["soft_mask"][:, 1:].to(nats.dtype)
