@@ -53,7 +53,9 @@ def held_out_bases(max_bases: int | None) -> str:
 def model_bits_per_base(model_dir: Path, bases: str) -> dict:
     """Bits per base of ``bases`` under the model: windows of one context (a whole number of tokens)."""
     from bioLM.hardware import fast_bf16
-    from bioLM.scoring.likelihood import LikelihoodOptions, load_model, log_likelihoods, model_context
+    from bioLM.model.loading import load as load_model
+    from bioLM.model.loading import model_context
+    from bioLM.scoring.likelihood import LikelihoodOptions, log_likelihoods
     from bioLM.tokenization import bases_per_token
 
     model, tokenizer = load_model(model_dir, device="cpu")

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from bioLM.hardware import add_runtime_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -25,8 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (default 3)")
     parser.add_argument("--pooling", choices=["last", "mean"], default=None, help="head input (default: model's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of initialization, data order and splits")
-    parser.add_argument("--precision", default="32-true", help="Lightning precision, e.g. bf16-mixed")
-    parser.add_argument("--accelerator", default="auto", help="Lightning accelerator (cpu, gpu, auto)")
+    add_runtime_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     config = FinetuneConfig(freeze_backbone=args.freeze_backbone, learning_rate=args.learning_rate,
                             batch_size=args.batch_size, max_epochs=args.max_epochs, patience=args.patience,
                             pooling=args.pooling, seed=args.seed, precision=args.precision,
-                            accelerator=args.accelerator)
+                            device=args.device)
     task = load_task(args.task, fmt=args.task_format, seed=args.seed)
     result = finetune(args.model, task, args.out, config)
     print(json.dumps({"out": str(result.out_dir), "task": task.name, "kind": task.kind, "epochs": result.epochs,

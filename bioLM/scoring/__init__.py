@@ -16,7 +16,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "LikelihoodOptions": "likelihood", "load_model": "likelihood", "log_likelihoods": "likelihood",
+    "LikelihoodOptions": "likelihood", "log_likelihoods": "likelihood",
     "VariantScoringConfig": "variants", "VariantScoringSummary": "variants", "score_variants": "variants",
     "Mutation": "mutations", "MutationScoringConfig": "mutations", "parse_mutations": "mutations",
     "score_mutations": "mutations", "read_wild_type": "mutations",

@@ -28,7 +28,9 @@ from lightning.pytorch.callbacks import EarlyStopping
 from torch.utils.data import DataLoader
 
 from bioLM.errors import ConfigError
-from bioLM.scoring.likelihood import encode, model_context
+from bioLM.hardware import PRECISIONS, resolve_device, resolve_precision
+from bioLM.model.loading import load, model_context
+from bioLM.scoring.likelihood import encode
 from bioLM.scoring.tasks import Task, TaskSplit, load_task
 
 logger = logging.getLogger(__name__)
@@ -56,12 +58,26 @@ class FinetuneConfig:
     """Head input: last token or mean over tokens (None: the model config's default)."""
     seed: int = 0
     """Seed of initialization and data order."""
-    precision: str = "32-true"
-    """Lightning precision ('bf16-mixed' on GPUs / AMX CPUs)."""
-    accelerator: str = "auto"
-    """Lightning accelerator ('cpu', 'gpu', 'auto')."""
+    precision: str = "auto"
+    """auto | bf16 | fp32: bf16 mixed precision where the hardware runs bf16 natively (see bioLM.hardware)."""
+    device: str = "auto"
+    """auto | cpu | cuda | cuda:N."""
     progress: bool = True
     """Lightning progress bar."""
+
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision={self.precision!r} is not valid; choose one of {list(PRECISIONS)}")
+
+    def trainer_device(self) -> tuple[str, list[int] | int, str]:
+        """Lightning ``(accelerator, devices, precision)`` for :attr:`device` and :attr:`precision`."""
+        device = resolve_device(self.device)
+        accelerator = "gpu" if device.type == "cuda" else "cpu"
+        devices = [device.index or 0] if device.type == "cuda" else 1
+        precision = {"bf16": "bf16-mixed", "fp32": "32-true"}.get(self.precision) or \
+            resolve_precision("auto", accelerator)
+        return accelerator, devices, precision
 
 
 @dataclass
@@ -72,6 +88,8 @@ class FinetuneResult:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     epochs: int = 0
     best_epoch: int = 0
+    logits: dict[str, np.ndarray] = field(default_factory=dict)
+    """Logits (N, C) of the best model on each evaluated split (validation, test), in the split's order."""
 
 
 def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
@@ -102,12 +120,17 @@ def regression_metrics(targets: np.ndarray, predictions: np.ndarray) -> dict[str
 
 
 class _Encoded(torch.utils.data.Dataset):
-    """Token ids ``<bos> seq <eos>`` (truncated to ``context``) and labels of one split."""
+    """Token ids ``prefix seq suffix`` (truncated to ``context``) and labels of one split; causal models get
+    ``<bos> seq <eos>``, masked models their tokenizer's own special tokens (ESM: ``<cls> seq <eos>``)."""
 
-    def __init__(self, split: TaskSplit, tokenizer, context: int | None, name: str) -> None:
+    def __init__(self, split: TaskSplit, tokenizer, context: int | None, name: str,
+                 special: tuple[tuple[int, ...], tuple[int, ...]] | None = None) -> None:
         ids = encode(tokenizer, split.sequences, names=[f"{name} #{i + 1}" for i in range(len(split))])
-        bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-        eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+        if special is None:
+            bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+            eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+        else:
+            bos, eos = list(special[0]), list(special[1])
         rows = [np.asarray(bos + i.tolist() + eos, dtype=np.int64) for i in ids]
         if context is not None:
             long = sum(len(r) > context for r in rows)
@@ -201,18 +224,22 @@ def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
     """The pretrained backbone with a new head sized for ``task``, and its tokenizer."""
     from transformers import AutoModelForSequenceClassification
 
-    from bioLM.scoring.likelihood import load_model
-
-    _, tokenizer = load_model(model_dir, device="cpu")  # checks the directory, registers bioLM's classes
+    loaded = load(model_dir, device="cpu", precision="fp32")  # checks the directory, kind and tokenizer
+    tokenizer = loaded.tokenizer
     extra = {} if config.pooling is None else {"classifier_pooling": config.pooling}
     labels = {i: name for i, name in enumerate(task.label_names)} if task.kind == "classification" else {0: "y"}
     model = AutoModelForSequenceClassification.from_pretrained(
         model_dir, num_labels=task.num_labels, id2label=labels, label2id={v: k for k, v in labels.items()},
         problem_type="regression" if task.kind == "regression" else "single_label_classification",
-        pad_token_id=tokenizer.pad_token_id, **extra)
+        pad_token_id=tokenizer.pad_token_id, trust_remote_code=False, **extra)
     if config.freeze_backbone:
         model.base_model.requires_grad_(False)
-    return model, tokenizer
+    if loaded.kind == "masked":
+        special = (loaded.prefix, loaded.suffix)
+    else:
+        eos = (tokenizer.eos_token_id,) if tokenizer.eos_token_id is not None else ()
+        special = (loaded.prefix, eos)
+    return model, tokenizer, special
 
 
 @torch.inference_mode()
@@ -235,11 +262,12 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     if config.batch_size < 1 or config.max_epochs < 1 or config.patience < 0:
         raise ConfigError(f"batch_size={config.batch_size}, max_epochs={config.max_epochs} must be >= 1 and "
                           f"patience={config.patience} >= 0")
+    accelerator, devices, precision = config.trainer_device()
     task = task if isinstance(task, Task) else load_task(task, seed=config.seed)
     L.seed_everything(config.seed, verbose=False)
-    model, tokenizer = load_for_task(model_dir, task, config)
-    context = model_context(model)
-    data = {s: _Encoded(task.splits[s], tokenizer, context, f"{task.name}/{s}") for s in task.splits}
+    model, tokenizer, special = load_for_task(model_dir, task, config)
+    context = model_context(model, tokenizer)
+    data = {s: _Encoded(task.splits[s], tokenizer, context, f"{task.name}/{s}", special) for s in task.splits}
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     regression = task.kind == "regression"
     collate = _collate(pad, regression)
@@ -249,8 +277,8 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     val = DataLoader(data["validation"], batch_size=config.batch_size, collate_fn=collate)
     model.train()  # from_pretrained returns eval mode; dropout should be on while training
     module = SequenceTaskModule(model, task.kind, config)
-    trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=config.accelerator, devices=1,
-                        precision=config.precision, logger=False, enable_checkpointing=False,
+    trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=accelerator, devices=devices,
+                        precision=precision, logger=False, enable_checkpointing=False,
                         enable_progress_bar=config.progress, enable_model_summary=False,
                         num_sanity_val_steps=0,
                         callbacks=[EarlyStopping("val_loss", patience=config.patience, mode="min")])
@@ -260,6 +288,7 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     result = FinetuneResult(Path(out_dir), epochs=trainer.current_epoch, best_epoch=module.best_epoch)
     for split in ("validation", "test"):
         logits = predict(model, data[split], pad, regression)
+        result.logits[split] = logits
         result.metrics[split] = split_metrics(task.kind, logits, task.splits[split].labels)
     _export(model, tokenizer, result, task, config)
     return result

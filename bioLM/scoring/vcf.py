@@ -22,8 +22,11 @@ def check_vcf_file(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
         raise InputFormatError("VCF file not found", path=path)
-    with open(path, "rb") as handle:
-        head = handle.read(18)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(18)
+    except OSError as error:
+        raise InputFormatError(f"cannot read the VCF ({error.strerror or error})", path=path) from None
     if head[:2] == _GZIP_MAGIC and not is_bgzf_header(head):
         raise InputFormatError(
             "gzip-compressed but not bgzip-compressed (htslib cannot read plain gzip VCFs); re-compress it: "
