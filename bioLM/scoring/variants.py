@@ -42,19 +42,23 @@ import pysam
 
 from bioLM.alphabet import reverse_complement
 from bioLM.errors import ConfigError, InputFormatError
-from bioLM.model.loading import LoadedModel, load
-from bioLM.scoring.likelihood import LikelihoodOptions, check_causal_tokenizer, encode, score_ids
-from bioLM.scoring.masked import CAUSAL_RULE, masked_log_probs, pseudo_log_likelihoods, resolve_rule
-from bioLM.scoring.vcf import (
+from bioLM.io.vcf import (
     WindowPair,
     check_vcf_file,
     count_header_lines,
     missing_contig_error,
+    open_variant_file,
     read_contig_map,
+    record_location,
+    ref_problem,
+    reference_contig,
     skip_reason,
     window_interval,
     window_pair,
 )
+from bioLM.model.loading import LoadedModel, load
+from bioLM.scoring.likelihood import LikelihoodOptions, check_causal_tokenizer, encode, score_ids
+from bioLM.scoring.masked import CAUSAL_RULE, masked_log_probs, pseudo_log_likelihoods, resolve_rule
 
 logger = logging.getLogger(__name__)
 
@@ -132,11 +136,7 @@ def _iter_records(vcf: Path, header_out: list[str] | None = None
                   ) -> Iterator[tuple[int, pysam.VariantRecord, pysam.VariantFile]]:
     """Yield ``(index, record, handle)``; at the end append the header text (with the contigs htslib added
     for undeclared names) to ``header_out``."""
-    try:
-        handle = pysam.VariantFile(str(vcf))
-    except (OSError, ValueError) as error:
-        raise InputFormatError(f"cannot be read as VCF ({error})", path=vcf) from error
-    with handle:
+    with open_variant_file(vcf) as handle:
         index = 0
         iterator = iter(handle)
         while True:
@@ -152,42 +152,24 @@ def _iter_records(vcf: Path, header_out: list[str] | None = None
             index += 1
 
 
-def _reference_of(record, contig_map: dict[str, str], genome) -> str | None:
-    name = contig_map.get(record.contig, record.contig)
-    return name if name in genome else None
-
-
-def _ref_problem(record, contig: str, genome) -> str | None:
-    """Why REF disagrees with the reference (None when it matches)."""
-    length = genome.lengths[contig]
-    end = record.start + len(record.ref)
-    if end > length:
-        return f"REF {record.ref!r} at {record.contig}:{record.pos} runs past the contig end ({length})"
-    expected = genome.fetch(contig, record.start, end)
-    if expected != record.ref.upper():
-        return f"{record.contig}:{record.pos} REF {record.ref!r} but the reference has {expected!r}"
-    return None
-
-
 def _validate(vcf: Path, genome, reference: Path, config: VariantScoringConfig,
               contig_map: dict[str, str]) -> _Plan:
     """First pass (no model): contigs exist, REF matches the reference. Raises before any scoring starts."""
-    missing: dict[str, int] = {}
+    missing: dict[str, str] = {}
     mismatches: list[tuple[int, str]] = []
     mismatched: set[int] = set()
     contigs: dict[str, str] = {}
-    records, header_lines, headers = 0, 0, []
+    records, headers = 0, []
+    header_lines = count_header_lines(vcf)
     for index, record, _ in _iter_records(vcf, headers):
-        if index == 0:
-            header_lines = count_header_lines(vcf)
-        line = header_lines + index + 1
+        line = record_location(header_lines, index)
         records = index + 1
-        contig = _reference_of(record, contig_map, genome)
+        contig = reference_contig(record.contig, contig_map, genome)
         if contig is None:
             missing.setdefault(record.contig, line)
             continue
         contigs[record.contig] = contig
-        problem = _ref_problem(record, contig, genome)
+        problem = ref_problem(genome, contig, record.start, record.ref, record.contig)
         if problem is not None:
             mismatched.add(index)
             mismatches.append((line, problem))
@@ -195,12 +177,13 @@ def _validate(vcf: Path, genome, reference: Path, config: VariantScoringConfig,
     if missing:
         raise missing_contig_error(missing, genome.contigs, vcf, reference)
     if mismatches and not config.skip_ref_mismatch:
-        listed = "; ".join(f"line {line}: {text}" for line, text in mismatches[:config.max_listed])
+        listed = "; ".join(f"{line}: {text}" for line, text in mismatches[:config.max_listed])
         raise InputFormatError(
             f"{len(mismatches)} record(s) have a REF allele that disagrees with the reference {reference} "
             f"(first: {listed}). Check that the VCF was called against this reference, or pass "
             "--skip-ref-mismatch to skip them (counted, FILTER BIOLM_REF_MISMATCH)", path=vcf)
-    return _Plan(records, header, header_lines or len(header.splitlines()), mismatched, contigs)
+    return _Plan(records, header, header_lines if header_lines is not None else len(header.splitlines()),
+                 mismatched, contigs)
 
 
 def _output_header(header: str, config: VariantScoringConfig, model_dir: Path) -> str:

@@ -9,10 +9,10 @@ import pytest
 
 from bioLM.alphabet import reverse_complement
 from bioLM.errors import ContigNotFoundError, InputFormatError
+from bioLM.io.vcf import skip_reason, window_interval, window_pair
 from bioLM.model.loading import load as load_model
 from bioLM.scoring.likelihood import log_likelihoods
 from bioLM.scoring.variants import score_variants
-from bioLM.scoring.vcf import skip_reason, window_interval, window_pair
 from bioLM.synthetic import random_dna, write_fasta_records
 
 REPEAT = "ACGTTGCAAGGC"  # the period the repeat model was trained on (conftest.REPEAT)
@@ -117,7 +117,7 @@ def test_ref_mismatch_error_and_skip(tmp_path, reference, random_dna_dir):
     rows = [f"chr1 {p} . {other(base(p))} {base(p)} . . ." for p in (5, 17)] + [f"chr1 30 . {base(30)} <DEL> . . ."]
     rows.insert(1, f"chr1 10 . {base(10)} {other(base(10))} . . .")
     vcf = write_vcf(tmp_path / "in.vcf", rows)
-    with pytest.raises(InputFormatError, match=r"2 record\(s\).*line 5: chr1:5 REF .*line 7: chr1:17"):
+    with pytest.raises(InputFormatError, match=r"2 record\(s\).*line 5: chr1:5 REF=.*line 7: chr1:17"):
         score_variants(random_dna_dir, reference, vcf, tmp_path / "out.vcf.gz", window=WINDOW, device="cpu", precision="fp32")
     assert not (tmp_path / "out.vcf.gz").exists()
     summary = score_variants(random_dna_dir, reference, vcf, tmp_path / "out.vcf.gz", window=WINDOW,

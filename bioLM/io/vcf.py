@@ -1,7 +1,25 @@
-"""VCF input for variant scoring: compression check, contig-name matching, allele classification, windows.
+"""VCF input, one module for ``embed --vcf`` and ``score-variants``: file check, header, contig map, REF check,
+allele classification, and the variant window rule.
 
 Coordinates: VCF ``POS`` is 1-based; here ``start = POS - 1`` (0-based) and the REF allele covers
 ``[start, start + len(REF))`` of the reference, like every integer interval in bioLM.
+
+Rules, written once:
+
+* **File.** Plain or bgzip VCF, or BCF (through pysam/htslib); plain gzip, a missing or unreadable file is an
+  :class:`~bioLM.errors.InputFormatError` naming it. Records are located by file line (``line N``, from the
+  count of ``#`` header lines) or, for BCF, by ordinal (``record N``).
+* **Contigs.** A VCF contig is looked up in the reference as is, or through ``--contig-map`` (``vcf_name
+  reference_name`` pairs); contigs missing from the reference are one error listing them, with a
+  ``--contig-map`` hint when the names differ by a ``chr`` prefix.
+* **REF check.** REF must equal the reference bases at ``[start, start + len(REF))`` (case-insensitive); a REF
+  that runs past the contig end is reported as such (never as a mismatch against padding).
+* **Alleles.** Symbolic ALTs (``<DEL>``, ``*``, breakends, ``.``) are skipped as ``symbolic``; ALTs with letters
+  other than A/C/G/T/N as ``invalid_allele``. Both are counted, never silent.
+* **Window.** ``window`` reference bases centred on the REF allele (``(window - len(REF)) // 2`` bases to its
+  left), shifted inward near contig ends so the size stays ``window`` (never padded, never narrower than REF).
+  The REF haplotype is the reference over ``[ws, we)``; the ALT haplotype is the same interval with REF
+  replaced by ALT, so for an indel it is ``len(ALT) - len(REF)`` bases longer or shorter.
 """
 
 from __future__ import annotations
@@ -41,17 +59,61 @@ def is_bgzf_header(head: bytes) -> bool:
             and head[12:14] == b"BC")
 
 
-def count_header_lines(path: str | Path) -> int:
-    """Number of '#' lines at the top of a plain or bgzip VCF (so record ``i`` is on line ``n + i + 1``)."""
+def count_header_lines(path: str | Path) -> int | None:
+    """Number of '#' lines at the top of a plain or bgzip VCF (so record ``i`` is on line ``n + i + 1``);
+    None for BCF (binary: records are then named by ordinal)."""
     with open(path, "rb") as probe:
         compressed = probe.read(2) == _GZIP_MAGIC
     count = 0
     with (gzip.open(path, "rb") if compressed else open(path, "rb")) as handle:
-        for line in handle:
-            if not line.startswith(b"#"):
-                break
-            count += 1
+        try:
+            for line in handle:
+                if line.startswith(b"BCF"):
+                    return None
+                if not line.startswith(b"#"):
+                    break
+                count += 1
+        except (OSError, EOFError):
+            return None
     return count
+
+
+def record_location(header_lines: int | None, index: int) -> str:
+    """``"line N"`` of record ``index`` (0-based) in a text VCF, ``"record N"`` (1-based) in a BCF."""
+    return f"line {header_lines + index + 1}" if header_lines is not None else f"record {index + 1}"
+
+
+def open_variant_file(path: str | Path):
+    """``pysam.VariantFile`` of a checked VCF/BCF; a file htslib cannot read is an InputFormatError."""
+    import pysam
+
+    path = check_vcf_file(path)
+    try:
+        return pysam.VariantFile(str(path))
+    except (OSError, ValueError) as error:
+        raise InputFormatError(f"cannot be read as VCF/BCF ({error})", path=path) from None
+
+
+def reference_contig(name: str, contig_map: dict[str, str], genome) -> str | None:
+    """The reference contig a VCF contig ``name`` means (through ``contig_map``), or None when absent."""
+    target = contig_map.get(name, name)
+    return target if target in genome else None
+
+
+def ref_problem(genome, contig: str, start: int, ref: str, vcf_contig: str | None = None) -> str | None:
+    """Why REF (at 0-based ``start`` on reference ``contig``) disagrees with the reference; None when it
+    matches. The text reads ``chr1:21 REF=A reference=C`` or says that REF runs past the contig end."""
+    name = vcf_contig or contig
+    length = genome.lengths[contig]
+    end = start + len(ref)
+    if end > length:
+        where = "starts" if start >= length else "runs"
+        return (f"{name}:{start + 1} REF={ref} {where} past the end of contig {contig} (length {length}); the "
+                "VCF was called against another assembly or the contig map is wrong")
+    found = genome.fetch(contig, start, end)
+    if found != ref.upper():
+        return f"{name}:{start + 1} REF={ref} reference={found}"
+    return None
 
 
 def read_contig_map(path: str | Path) -> dict[str, str]:
@@ -60,19 +122,22 @@ def read_contig_map(path: str | Path) -> dict[str, str]:
     if not path.is_file():
         raise InputFormatError("contig map file not found (expected lines 'vcf_name reference_name')", path=path)
     mapping: dict[str, str] = {}
-    with open(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            text = line.split("#", 1)[0].strip()
-            if not text:
-                continue
-            fields = text.split()
-            if len(fields) != 2:
-                raise InputFormatError(f"expected 2 columns 'vcf_name reference_name', found {len(fields)}: "
-                                       f"{line.strip()!r}", path=path, line=number)
-            if fields[0] in mapping and mapping[fields[0]] != fields[1]:
-                raise InputFormatError(f"contig {fields[0]!r} is mapped twice ({mapping[fields[0]]!r} and "
-                                       f"{fields[1]!r})", path=path, line=number)
-            mapping[fields[0]] = fields[1]
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputFormatError(f"cannot read the contig map ({error})", path=path) from None
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        fields = text.split()
+        if len(fields) != 2:
+            raise InputFormatError(f"expected 2 columns 'vcf_name reference_name', found {len(fields)}: "
+                                   f"{line.strip()!r}", path=path, line=number)
+        if fields[0] in mapping and mapping[fields[0]] != fields[1]:
+            raise InputFormatError(f"contig {fields[0]!r} is mapped twice ({mapping[fields[0]]!r} and "
+                                   f"{fields[1]!r})", path=path, line=number)
+        mapping[fields[0]] = fields[1]
     return mapping
 
 
@@ -86,12 +151,12 @@ def _renamed(name: str, reference: set[str]) -> str | None:
     return None
 
 
-def missing_contig_error(missing: dict[str, int], reference: list[str], vcf: Path, fasta: Path
+def missing_contig_error(missing: dict[str, str], reference: list[str], vcf: Path, fasta: Path
                          ) -> ContigNotFoundError:
-    """An error for VCF contigs absent from the reference: lists them (with the first line using each) and
-    suggests a ``--contig-map`` when the names differ only by a 'chr' prefix."""
+    """An error for VCF contigs absent from the reference: lists them (with the first location using each,
+    ``line N`` or ``record N``) and suggests a ``--contig-map`` when the names differ only by a 'chr' prefix."""
     reference_set = set(reference)
-    shown = ", ".join(f"{name!r} (line {line})" for name, line in list(missing.items())[:5])
+    shown = ", ".join(f"{name!r} ({where})" for name, where in list(missing.items())[:5])
     message = (f"{vcf}: {len(missing)} contig(s) of the VCF are not in the reference {fasta}: {shown}"
                f"{', ...' if len(missing) > 5 else ''}; the reference has {len(reference)} contig(s): "
                f"{', '.join(reference[:5])}{', ...' if len(reference) > 5 else ''}")
