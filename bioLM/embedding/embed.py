@@ -110,11 +110,23 @@ def _tokenize(tokenizer, sequences: Sequence[str], offsets: bool) -> tuple[list[
             pairs = [encode_with_offsets(tokenizer, s) for s in sequences]
             return [p[0].astype(np.int64) for p in pairs], [p[1] for p in pairs]
         return [encode_sequence(tokenizer, s).astype(np.int64) for s in sequences], []
-    encoded = tokenizer(list(sequences), add_special_tokens=False, return_offsets_mapping=offsets,
+    fast = bool(getattr(tokenizer, "is_fast", False))
+    encoded = tokenizer(list(sequences), add_special_tokens=False, return_offsets_mapping=offsets and fast,
                         return_attention_mask=False, return_token_type_ids=False)
     ids = [np.asarray(x, dtype=np.int64) for x in encoded["input_ids"]]
-    spans = [np.asarray(x, dtype=np.int64).reshape(-1, 2) for x in encoded["offset_mapping"]] if offsets else []
-    return ids, spans
+    if not offsets:
+        return ids, []
+    if fast:
+        return ids, [np.asarray(x, dtype=np.int64).reshape(-1, 2) for x in encoded["offset_mapping"]]
+    return ids, [_spans_from_tokens(tokenizer, x) for x in ids]  # slow tokenizers (ESM): from the token texts
+
+
+def _spans_from_tokens(tokenizer, ids: np.ndarray) -> np.ndarray:
+    """``(T, 2)`` base offsets of consecutive tokens, from their lengths (an unknown token covers one letter)."""
+    unk = tokenizer.unk_token_id
+    lengths = [1 if i == unk else len(t) for i, t in zip(ids.tolist(), tokenizer.convert_ids_to_tokens(ids.tolist()))]
+    ends = np.cumsum(lengths, dtype=np.int64)
+    return np.stack([ends - np.asarray(lengths, dtype=np.int64), ends], axis=1).reshape(-1, 2)
 
 
 def _plan(ids: list[np.ndarray], names: Sequence[str], context: int, prefix: tuple[int, ...],
