@@ -30,6 +30,15 @@ def cosine_with_warmup(step: int, warmup_steps: int, max_steps: int, min_lr_rati
     return min_lr_ratio + (1.0 - min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def next_token_nats(model: torch.nn.Module, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pretraining step's forward: ids (B, T+1) -> (nats (B, T), targets (B, T)); positions 0..T-1 predict
+    1..T. Calls :func:`bioLM.model.modeling.log_probs_function` (compiled by ``compile_blocks``);
+    ``benchmarks/train_speed.py`` times exactly this function."""
+    inputs, targets = ids[:, :-1], ids[:, 1:]
+    logits = model(input_ids=inputs, use_cache=False).logits  # (B, T, V)
+    return -log_probs_function(model)(logits, targets), targets
+
+
 class BioLMLightningModule(L.LightningModule):
     """Wraps a ``BioLMForCausalLM`` built from ``model_config`` (a ``BioLMConfig.to_dict()``).
 
@@ -57,10 +66,7 @@ class BioLMLightningModule(L.LightningModule):
     # ---- loss ----
     def _loss_terms(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per-token nats (B, T), targets (B, T), loss weights (B, T)."""
-        ids = batch["input_ids"]
-        inputs, targets = ids[:, :-1], ids[:, 1:]
-        logits = self.model(input_ids=inputs, use_cache=False).logits  # (B, T, V)
-        nats = -log_probs_function(self.model)(logits, targets)  # (B, T), compiled by compile_blocks
+        nats, targets = next_token_nats(self.model, batch["input_ids"])  # (B, T) each
         weights = torch.ones_like(nats)
         if "soft_mask" in batch and self.hparams.soft_mask_weight != 1.0:
             masked = batch["soft_mask"][:, 1:].to(nats.dtype)

@@ -256,3 +256,30 @@ def test_remote_code_and_pickled_weights_are_refused(models, tmp_path):
     (pickled / "pytorch_model.bin").write_bytes(pickle.dumps({"transformer.wte.weight": Payload()}))
     with pytest.raises(ModelDirectoryError, match="pickle"):
         load(pickled)
+
+
+@pytest.mark.parametrize("name", ["esm_dna", "gpt2_char"])
+def test_benchmark_model_flag_takes_a_foreign_model(name, models, tmp_path):
+    from bioLM.synthetic import planted_motif_dataset
+
+    rng = np.random.default_rng(0)
+    task = tmp_path / "data" / "tasks" / "motif"
+    task.mkdir(parents=True)
+    sequences, labels, _ = planted_motif_dataset(60, 40, "TATAATGC", rng)
+    for label, cls in ((0, "absent"), (1, "present")):
+        write_fasta_records(task / f"{cls}.fa", [(f"{cls}{i}", s) for i, (s, y) in
+                                                 enumerate(zip(sequences, labels)) if y == label])
+    write_fasta_records(tmp_path / "data" / "genome.fa", [("g", random_dna(300, rng))])
+    tasks = [{"name": "motif", "path": "tasks/motif", "format": "fasta"}]
+    if name == "gpt2_char":
+        tasks.append({"name": "bits", "type": "compression", "files": ["genome.fa"]})
+    suite = {"name": "foreign", "model": {"path": "placeholder"}, "tasks": tasks, "evaluators": ["embedding-lr"],
+             "baselines": ["kmer-4"], "seeds": [0], "bootstrap": 20, "threads": 1}
+    (tmp_path / "suite.yaml").write_text(json.dumps(suite))  # JSON is YAML
+    assert main(["benchmark", str(tmp_path / "suite.yaml"), "--data-dir", str(tmp_path / "data"), "--out",
+                 str(tmp_path / "out"), "--model", str(models[name]), "--device", "cpu",
+                 "--precision", "fp32"]) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [r["method"] for r in results["tasks"][0]["rows"]] == ["embedding-lr", "kmer-4"]
+    if name == "gpt2_char":
+        assert 1.0 < results["tasks"][1]["files"][0]["model"]["value"] < 4.0
