@@ -259,14 +259,3 @@ def load(path: str | Path, *, device: str | torch.device = "auto", precision: st
     return LoadedModel(model, tokenizer, kind, model_context(model, tokenizer), target, dtype, prefix, suffix,
                        path)
 
-
-def wrap(model: torch.nn.Module, tokenizer, *, precision: str = "auto") -> LoadedModel:
-    """A :class:`LoadedModel` for a model already in memory (kind read from its config, device from its weights)."""
-    try:
-        device = next(model.parameters()).device
-    except StopIteration:  # pragma: no cover - a model without parameters
-        device = torch.device("cpu")
-    kind = model_kind(model.config)
-    prefix, suffix = special_tokens(tokenizer, kind)
-    return LoadedModel(model, tokenizer, kind, model_context(model, tokenizer), device,
-                       autocast_dtype(precision, device), prefix, suffix)

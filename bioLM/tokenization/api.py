@@ -93,7 +93,7 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
     if not (path / "tokenizer.json").is_file():
         raise ModelDirectoryError(f"{path}: no tokenizer.json here; build one with "
                                   "`biolm tokenizer train --kind ... --out DIR` or point at a model directory")
-    return AutoTokenizer.from_pretrained(str(path))
+    return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
 
 
 def tokenizer_spec(tokenizer: PreTrainedTokenizerFast) -> TokenizerSpec:

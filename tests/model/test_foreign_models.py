@@ -283,3 +283,13 @@ def test_benchmark_model_flag_takes_a_foreign_model(name, models, tmp_path):
     assert [r["method"] for r in results["tasks"][0]["rows"]] == ["embedding-lr", "kmer-4"]
     if name == "gpt2_char":
         assert 1.0 < results["tasks"][1]["files"][0]["model"]["value"] < 4.0
+
+
+def test_embed_vcf_with_a_masked_dna_model(models, genome, tmp_path):
+    reference, chrom = genome
+    vcf = _vcf(tmp_path / "v.vcf", _snvs(chrom, (20, 290)))  # near both contig ends: windows shifted inward
+    assert main(["embed", "--model", str(models["esm_dna"]), "--reference", str(reference), "--vcf", str(vcf),
+                 "--variant-window", "31", "--out", str(tmp_path / "v.npz"), "--precision", "fp32"]) == 0
+    saved = np.load(tmp_path / "v.npz", allow_pickle=True)
+    assert saved["layer_-1_ref"].shape == saved["layer_-1_alt"].shape == (2, 32)
+    assert not np.allclose(saved["layer_-1_ref"], saved["layer_-1_alt"])
