@@ -183,13 +183,18 @@ def model_kind(config) -> ModelKind:
                               "bioLM runs causal LMs (GPT-2, Llama, bioLM, ...) and masked LMs (ESM, BERT, ...)")
 
 
-def _load_weights(path: Path, kind: ModelKind, config) -> torch.nn.Module:
+def load_weights(directory: ModelDirectory, auto=None, **config_overrides) -> torch.nn.Module:
+    """The model of a checked :class:`ModelDirectory`, fp32, through ``auto`` (default: the causal or masked LM
+    class of its kind; ``finetune`` passes ``AutoModelForSequenceClassification`` and the head's settings as
+    ``config_overrides``). Safe: no remote code, pickles read with ``weights_only=True``."""
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
-    auto = AutoModelForCausalLM if kind == "causal" else AutoModelForMaskedLM
+    path = directory.path
+    if auto is None:
+        auto = AutoModelForCausalLM if directory.kind == "causal" else AutoModelForMaskedLM
+    config = config_overrides or {"config": directory.config}  # with overrides HF reads config.json itself
     try:
-        return auto.from_pretrained(path, config=config, trust_remote_code=False, weights_only=True,
-                                    dtype=torch.float32)
+        return auto.from_pretrained(path, trust_remote_code=False, weights_only=True, dtype=torch.float32, **config)
     except (pickle.UnpicklingError, EOFError) as error:
         raise ModelDirectoryError(
             f"{str(path)!r}: the pickled weights (pytorch_model.bin) hold more than tensors and are not "
@@ -228,19 +233,24 @@ def special_tokens(tokenizer, kind: ModelKind) -> tuple[tuple[int, ...], tuple[i
     return (), ()
 
 
-def load(path: str | Path, *, device: str | torch.device = "auto", precision: str = "auto") -> LoadedModel:
-    """Load the model directory ``path`` (see the module docstring for every rule).
+@dataclass
+class ModelDirectory:
+    """A checked model directory before its weights are read: config, kind, tokenizer, special tokens."""
 
-    ``device``: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``; ``precision``: ``auto`` | ``bf16`` | ``fp32``.
-    Raises :class:`ModelDirectoryError` for a directory that is missing, incomplete, needs remote code or
-    holds unsafe pickled weights, and :class:`ConfigError` for a bad device or precision.
-    """
+    path: Path
+    config: object
+    kind: ModelKind
+    tokenizer: object
+    prefix: tuple[int, ...]
+    suffix: tuple[int, ...]
+
+
+def open_directory(path: str | Path) -> ModelDirectory:
+    """Every check of :func:`load` except reading the weights (see the module docstring)."""
     from transformers import AutoConfig
 
     import bioLM.model  # noqa: F401  (registers bioLM's classes with the Auto classes)
 
-    target = resolve_device(device)
-    dtype = autocast_dtype(precision, target)
     path = Path(path).expanduser()
     raw = _check_directory(path)
     _check_no_remote_code(path, raw)
@@ -252,10 +262,21 @@ def load(path: str | Path, *, device: str | torch.device = "auto", precision: st
                                   f"({str(error).splitlines()[0]})") from None
     kind = model_kind(config)
     tokenizer = _load_tokenizer(path)
-    model = _load_weights(path, kind, config).to(target).eval()
-    prefix, suffix = special_tokens(tokenizer, kind)
-    logger.info("loaded %s (%s LM, %s) on %s, %s", path, kind, type(model).__name__, target,
-                "bf16 autocast" if dtype is not None else "fp32")
-    return LoadedModel(model, tokenizer, kind, model_context(model, tokenizer), target, dtype, prefix, suffix,
-                       path)
+    return ModelDirectory(path, config, kind, tokenizer, *special_tokens(tokenizer, kind))
 
+
+def load(path: str | Path, *, device: str | torch.device = "auto", precision: str = "auto") -> LoadedModel:
+    """Load the model directory ``path`` (see the module docstring for every rule).
+
+    ``device``: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``; ``precision``: ``auto`` | ``bf16`` | ``fp32``.
+    Raises :class:`ModelDirectoryError` for a directory that is missing, incomplete, needs remote code or
+    holds unsafe pickled weights, and :class:`ConfigError` for a bad device or precision.
+    """
+    target = resolve_device(device)
+    dtype = autocast_dtype(precision, target)
+    directory = open_directory(path)
+    model = load_weights(directory).to(target).eval()
+    logger.info("loaded %s (%s LM, %s) on %s, %s", directory.path, directory.kind, type(model).__name__, target,
+                "bf16 autocast" if dtype is not None else "fp32")
+    return LoadedModel(model, directory.tokenizer, directory.kind, model_context(model, directory.tokenizer),
+                       target, dtype, directory.prefix, directory.suffix, directory.path)

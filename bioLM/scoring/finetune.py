@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 
 from bioLM.errors import ConfigError
 from bioLM.hardware import PRECISIONS, resolve_device, resolve_precision
-from bioLM.model.loading import load, model_context
+from bioLM.model.loading import load_weights, model_context, open_directory
 from bioLM.scoring.likelihood import encode
 from bioLM.scoring.tasks import Task, TaskSplit, load_task
 
@@ -224,21 +224,22 @@ def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
     """The pretrained backbone with a new head sized for ``task``, and its tokenizer."""
     from transformers import AutoModelForSequenceClassification
 
-    loaded = load(model_dir, device="cpu", precision="fp32")  # checks the directory, kind and tokenizer
-    tokenizer = loaded.tokenizer
+    directory = open_directory(model_dir)  # the loader's checks, without reading the LM weights twice
+    tokenizer = directory.tokenizer
     extra = {} if config.pooling is None else {"classifier_pooling": config.pooling}
     labels = {i: name for i, name in enumerate(task.label_names)} if task.kind == "classification" else {0: "y"}
-    model = AutoModelForSequenceClassification.from_pretrained(
-        model_dir, num_labels=task.num_labels, id2label=labels, label2id={v: k for k, v in labels.items()},
+    model = load_weights(
+        directory, AutoModelForSequenceClassification, num_labels=task.num_labels, id2label=labels,
+        label2id={v: k for k, v in labels.items()},
         problem_type="regression" if task.kind == "regression" else "single_label_classification",
-        pad_token_id=tokenizer.pad_token_id, trust_remote_code=False, **extra)
+        pad_token_id=tokenizer.pad_token_id, **extra)
     if config.freeze_backbone:
         model.base_model.requires_grad_(False)
-    if loaded.kind == "masked":
-        special = (loaded.prefix, loaded.suffix)
+    if directory.kind == "masked":
+        special = (directory.prefix, directory.suffix)
     else:
         eos = (tokenizer.eos_token_id,) if tokenizer.eos_token_id is not None else ()
-        special = (loaded.prefix, eos)
+        special = (directory.prefix, eos)
     return model, tokenizer, special
 
 
