@@ -52,18 +52,18 @@ def held_out_bases(max_bases: int | None) -> str:
 
 def model_bits_per_base(model_dir: Path, bases: str) -> dict:
     """Bits per base of ``bases`` under the model: windows of one context (a whole number of tokens)."""
-    from bioLM.hardware import fast_bf16
-    from bioLM.scoring.likelihood import LikelihoodOptions, load_model, log_likelihoods, model_context
+    from bioLM.model.loading import load
+    from bioLM.scoring.likelihood import LikelihoodOptions, log_likelihoods
     from bioLM.tokenization import bases_per_token
 
-    model, tokenizer = load_model(model_dir, device="cpu")
+    model, tokenizer = loaded = load(model_dir, device="cpu", precision="auto")
     per_token = bases_per_token(tokenizer)
     step = int(per_token[per_token > 0].max())  # k for k-mers, 1 for char (BPE: longest token; windows shrink)
-    window = (model_context(model) - 1) * step
+    window = (loaded.context - 1) * step
     window -= window % step
     windows = [bases[i:i + window] for i in range(0, len(bases) - len(bases) % step, window)]
     start = time.perf_counter()
-    sums, counts = log_likelihoods(model, tokenizer, windows, LikelihoodOptions(bf16=fast_bf16("cpu")))
+    sums, counts = log_likelihoods(model, tokenizer, windows, LikelihoodOptions(precision=loaded.precision))
     nats = -float(np.sum(sums))
     scored = sum(len(w) for w in windows)
     return {"bits_per_base": nats / math.log(2) / scored, "bases": scored, "windows": len(windows),

@@ -3,7 +3,9 @@
 Section "speed" (issue 4, section 5): same shapes for both models (default: width 384, 6 layers, 6 heads,
 context 512, batch 8, vocab 4,096, SwiGLU, untied, ~14M parameters), one training step = forward + backward
 + AdamW step, under bf16 autocast where the hardware runs bf16 natively (CUDA, AMX / AVX512-BF16 CPUs), else in
-fp32 (``--dtype`` overrides; see ``bioLM.hardware``). Reported: tokens/s (median step time after warm-up), the
+fp32 (``--dtype`` overrides; see ``bioLM.hardware``). bioLM's step is the one ``biolm pretrain`` runs
+(``bioLM.training.module.next_token_nats`` on a ``(B, T+1)`` batch, the loss being its mean), eager and with
+``compile_blocks``. Reported: tokens/s (median step time after warm-up), the
 speed-up over a plain PyTorch loop around ``transformers.LlamaForCausalLM``, and
 MFU = tokens/s * flops_per_token / measured matmul peak in the same dtype (``bioLM.model.flops``).
 
@@ -42,6 +44,7 @@ from bioLM.model import (
     flops_per_token,
     measure_matmul_peak,
 )
+from bioLM.training.module import next_token_nats
 
 
 @dataclass
@@ -82,6 +85,16 @@ def llama_factory(shapes: Shapes) -> Callable[[], torch.nn.Module]:
     return make
 
 
+def labels_loss(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """The Hugging Face way: ``model(input_ids, labels=input_ids).loss`` (batch (B, T), T-1 predictions)."""
+    return model(input_ids=batch, labels=batch).loss
+
+
+def pretraining_loss(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """``biolm pretrain``'s step: mean of :func:`next_token_nats` over a (B, T+1) batch (T predictions)."""
+    return next_token_nats(model, batch)[0].mean()
+
+
 @dataclass
 class StepRunner:
     """One model, its AdamW and a fixed batch; ``step()`` times one training step under autocast(dtype)."""
@@ -92,6 +105,8 @@ class StepRunner:
     batch: torch.Tensor
     device: str
     dtype: torch.dtype
+    loss_fn: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor] = labels_loss
+    tokens: int = 0
     wall_s: list[float] = field(default_factory=list)
     cpu_s: list[float] = field(default_factory=list)
     loss: float = float("nan")
@@ -99,12 +114,15 @@ class StepRunner:
 
     @classmethod
     def build(cls, name: str, model_factory: Callable[[], torch.nn.Module], *, batch_size: int, seq_len: int,
-              vocab_size: int, device: str, dtype: torch.dtype, fused_adamw: bool) -> StepRunner:
+              vocab_size: int, device: str, dtype: torch.dtype, fused_adamw: bool,
+              loss_fn: Callable = labels_loss) -> StepRunner:
+        """``loss_fn`` :func:`pretraining_loss` gets a (B, T+1) batch (T inputs), :func:`labels_loss` (B, T)."""
         torch.manual_seed(0)
         model = model_factory().to(device).train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, fused=fused_adamw or None)
-        batch = torch.randint(5, vocab_size, (batch_size, seq_len), device=device)
-        return cls(name, model, optimizer, batch, device, dtype)
+        extra = 1 if loss_fn is pretraining_loss else 0
+        batch = torch.randint(5, vocab_size, (batch_size, seq_len + extra), device=device)
+        return cls(name, model, optimizer, batch, device, dtype, loss_fn, batch_size * seq_len)
 
     def step(self, record: bool = True) -> None:
         """Forward + backward + AdamW step; appends wall and process CPU seconds when ``record``."""
@@ -112,7 +130,7 @@ class StepRunner:
         start, cpu_start = time.perf_counter(), time.process_time()
         with torch.autocast(torch.device(self.device).type, dtype=self.dtype,
                             enabled=self.dtype != torch.float32):
-            loss = self.model(input_ids=self.batch, labels=self.batch).loss
+            loss = self.loss_fn(self.model, self.batch)
         loss.backward()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
@@ -124,7 +142,7 @@ class StepRunner:
 
     def summary(self, threads: int) -> dict:
         """Median step seconds; tokens/s by wall clock and by CPU time (process CPU seconds / threads)."""
-        tokens = self.batch.numel()
+        tokens = self.tokens
         wall, cpu = statistics.median(self.wall_s), statistics.median(self.cpu_s)
         return {"step_s_median": wall, "step_s_all": [round(t, 4) for t in self.wall_s],
                 "process_cpu_s_median": cpu, "tokens_per_s": tokens / wall,
@@ -177,10 +195,11 @@ def speed_section(shapes: Shapes, device: str, steps: int, warmup: int, with_com
     common = {"batch_size": shapes.batch_size, "seq_len": shapes.block_size, "vocab_size": shapes.vocab_size,
               "device": device, "dtype": dtype}
     runners = [StepRunner.build("hf_llama", llama_factory(shapes), fused_adamw=False, **common),
-               StepRunner.build("biolm", biolm_factory(shapes), fused_adamw=True, **common)]
+               StepRunner.build("biolm", biolm_factory(shapes), fused_adamw=True, loss_fn=pretraining_loss,
+                                **common)]
     if with_compile:
         runners.append(StepRunner.build("biolm_compiled", biolm_factory(shapes, compile_model=True),
-                                        fused_adamw=True, **common))
+                                        fused_adamw=True, loss_fn=pretraining_loss, **common))
     run_interleaved(runners, steps, warmup)
     peaks.append(measure_matmul_peak(dtype, device, size=peak_size))
     if device == "cpu":
@@ -209,7 +228,8 @@ def speed_section(shapes: Shapes, device: str, steps: int, warmup: int, with_com
         "mfu": runs[best]["mfu"], "mfu_cpu_time": runs[best]["mfu_cpu_time"],
         "targets": {"speedup_vs_hf_llama": 1.5, "mfu": 0.35},
         "notes": "Steps of the models are timed round-robin after warm-up. bioLM: fused QKV and gate/up, SDPA, "
-                 "fused AdamW; compiled = compile_blocks (blocks, CPU causal-attention backward, loss). HF: "
+                 "fused AdamW, the pretraining step (next_token_nats); compiled = compile_blocks (blocks, CPU "
+                 "causal-attention backward, token_log_probs). HF: "
                  "LlamaForCausalLM (sdpa), default AdamW (foreach), same loop and dtype. MFU counts "
                  "6N + 12*L*C*T FLOPs per token; *_cpu_time figures use process CPU seconds / threads for both "
                  "the steps and the peak (robust to other processes on a shared machine).",

@@ -20,9 +20,8 @@ __version__ = "0.1.0"
 
 
 def _register_auto_classes() -> None:
-    """Import the packages whose import registers bioLM with the transformers Auto classes."""
+    """Import ``bioLM.model``, whose import registers bioLM with the Auto classes (``register_auto_classes``)."""
     importlib.import_module("bioLM.model")
-    importlib.import_module("bioLM.tokenization")
 
 
 class _RegisterAfterTransformers(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -64,3 +64,41 @@ def autocast_dtype(precision: str, device: str | torch.device) -> torch.dtype | 
     if precision == "bf16" or (precision == "auto" and fast_bf16(device)):
         return torch.bfloat16
     return None
+
+
+PRECISIONS = ("auto", "bf16", "fp32")
+"""The precision vocabulary of every command that runs a model (``--precision``)."""
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``auto`` (or None): CUDA when available, else CPU; ``cpu``, ``cuda`` and ``cuda:N`` as given (checked)."""
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device={device!r} is not valid; choose auto, cpu, cuda or cuda:N") from None
+    if resolved.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device={device!r} is not supported; choose auto, cpu, cuda or cuda:N")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device={device!r}: no CUDA GPU is available here; use --device cpu (or auto)")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ConfigError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return resolved
+
+
+def autocast(device: str | torch.device, precision: str = "auto"):
+    """The one autocast context of inference: bf16 autocast when :func:`autocast_dtype` says so, else off."""
+    device = torch.device(device)
+    dtype = autocast_dtype(precision, device)
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=dtype is not None)
+
+
+def add_runtime_arguments(parser) -> None:
+    """Add the shared ``--device`` and ``--precision`` options to an argparse (sub)parser."""
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="auto: bf16 autocast where the hardware runs bf16 natively (CUDA, CPUs with AMX or "
+                             "AVX512-BF16), else fp32; bf16 or fp32 to force one (default auto)")

@@ -42,16 +42,16 @@ def _is_protein(path: Path) -> bool:
 
 def dna_units(model_dir: Path, records: list[tuple[str, str]]) -> tuple[list[float], list[float], bytes]:
     """Per-lane (bits, bases) with the compressor's lanes and contexts, and the A/C/G/T bases coded."""
-    from bioLM.compression.bits import lane_bits
-    from bioLM.compression.codec import CodecConfig, CodingModel
+    from bioLM.compression.bits import BitsConfig, BitsModel, lane_bits
     from bioLM.compression.sidestreams import split_record
     from bioLM.compression.stepper import lane_sizes
+    from bioLM.model.loading import load
 
-    coding, config = CodingModel(model_dir), CodecConfig()
+    coding, config = BitsModel(load(model_dir, precision="fp32")), BitsConfig()
     bits, bases, cores = [], [], []
     for name, sequence in records:
         core, _ = split_record(sequence)
-        symbols = coding.symbols(core, name)
+        symbols = coding.tokens(core, name)
         start = 0
         for size in lane_sizes(len(symbols), config.lanes, config.min_lane_tokens) if len(symbols) else []:
             bits.append(lane_bits(coding, symbols[start:start + size])[0])
@@ -63,10 +63,11 @@ def dna_units(model_dir: Path, records: list[tuple[str, str]]) -> tuple[list[flo
 
 def protein_units(model_dir: Path, records: list[tuple[str, str]]) -> tuple[list[float], list[float], bytes]:
     """Per-window (bits, residues): windows of at most context-1 residues, each scored from ``<bos>``."""
-    from bioLM.scoring.likelihood import LikelihoodOptions, load_model, log_likelihoods, model_context
+    from bioLM.model.loading import load
+    from bioLM.scoring.likelihood import LikelihoodOptions, log_likelihoods
 
-    model, tokenizer = load_model(model_dir)
-    size = (model_context(model) or 1024) - 1
+    model, tokenizer = loaded = load(model_dir, precision="fp32")
+    size = (loaded.context or 1024) - 1
     windows = [s[i:i + size] for _, s in records for i in range(0, len(s), size)]
     sums, _ = log_likelihoods(model, tokenizer, windows, LikelihoodOptions(progress=False))
     return [float(-v / math.log(2)) for v in sums], [float(len(w)) for w in windows], \

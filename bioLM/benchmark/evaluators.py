@@ -92,21 +92,12 @@ def summarizer_lr(kind: str, embeddings: TaskEmbeddings, y_train: np.ndarray, bu
 
 def finetune_probabilities(model_dir: Path, task: Task, budget: Budget, seed: int) -> np.ndarray:
     """Fine-tune the whole model (early stopping on validation, at most ``budget.epochs``); test probabilities."""
-    from transformers import AutoModelForSequenceClassification
-
     from bioLM.scoring import finetune as ft
-    from bioLM.tokenization import load_tokenizer
 
     config = ft.FinetuneConfig(learning_rate=budget.finetune_learning_rate, batch_size=budget.batch_size,
                                max_epochs=budget.epochs, seed=seed, progress=False)
     with tempfile.TemporaryDirectory(prefix="biolm-finetune-") as tmp:
-        ft.finetune(model_dir, task, tmp, config)
-        model = AutoModelForSequenceClassification.from_pretrained(tmp)
-        tokenizer = load_tokenizer(tmp)
-        context = ft.model_context(model)
-        data = ft._Encoded(task.splits["test"], tokenizer, context, f"{task.name}/test")
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        logits = ft.predict(model, data, pad, regression=False)
+        logits = ft.finetune(model_dir, task, tmp, config).logits["test"]
     return torch.softmax(torch.as_tensor(logits), dim=-1).numpy()
 
 

@@ -93,9 +93,9 @@ def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: Mod
     names = ["auroc", "mcc", "accuracy"] + (["macro_accuracy"] if task.num_labels > 2 else [])
     embeddings = None
     if suite.evaluators and model.path is not None:
-        from bioLM.embedding import load
+        from bioLM.model.loading import load
 
-        net, tokenizer = load(model.path)
+        net, tokenizer = load(model.path, device=suite.device, precision=suite.precision)
         embeddings = TaskEmbeddings(net, tokenizer, train.sequences, test.sequences, suite.embed_max_tokens,
                                     suite.probe_layers, suite.window_overlap)
     methods = [(n, "evaluator") for n in suite.evaluators] + [
@@ -150,14 +150,15 @@ def mutations_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: ModelUnd
     wild_type = read_wild_type(data_dir / spec.wild_type)
     start = time.perf_counter()
     scored = score_mutations(model.path, wild_type, csv_path, out_dir / f"{spec.name}.scores.csv",
-                             mutation_column=spec.mutation_column, progress=False)
+                             mutation_column=spec.mutation_column, progress=False, device=suite.device,
+                             precision=suite.precision)
     fitness = _fitness(csv_path, spec.fitness_column)
     scores = np.asarray(scored.scores)
     ok = np.isfinite(fitness)
     estimate = M.summarize(M.spearman, fitness[ok], [scores[ok]], suite.bootstrap)
     return {"name": spec.name, "type": "mutations", "path": str(spec.path), "primary_metric": "spearman",
             "sizes": {"variants": int(ok.sum())},
-            "rows": [{"method": "zero-shot log-likelihood ratio", "role": "evaluator",
+            "rows": [{"method": f"zero-shot {scored.scoring}", "scoring": scored.scoring, "role": "evaluator",
                       "wall_s": time.perf_counter() - start, "metrics": {"spearman": estimate.as_dict()}}]}
 
 

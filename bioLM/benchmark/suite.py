@@ -120,6 +120,10 @@ class Suite:
     probe_layers: list[int] | str = field(default_factory=lambda: [-1])
     """Layers whose mean-pooled embeddings ``embedding-lr`` concatenates (ints, negative allowed, or ``all``:
     the embedding output and every block)."""
+    device: str = "auto"
+    """auto | cpu | cuda | cuda:N: where the model under test runs."""
+    precision: str = "auto"
+    """auto | bf16 | fp32: forward passes under bf16 autocast where the hardware runs it natively (auto)."""
     threads: int | None = None
     """torch CPU threads for the run (1 is fastest for small models on a busy 2-core machine); None: default."""
     published: list[PublishedNumber] = field(default_factory=list)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bioLM.hardware import add_runtime_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -17,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="override the suite's seeds")
     parser.add_argument("--model", type=Path, default=None,
-                        help="an exported model directory to test instead of the suite's model (no pretraining)")
+                        help="a model directory to test instead of the suite's model (no pretraining): bioLM's, "
+                             "or any Hugging Face causal or masked LM")
+    add_runtime_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -32,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         suite.seeds = list(args.seeds)
     if args.model:
         suite.model.path = str(args.model.resolve())
+    suite.device, suite.precision = args.device, args.precision
     outcome = run_benchmark(suite, args.data_dir, args.out)
     logging.getLogger("bioLM.benchmark").info("report: %s (wall %.0f s)", args.out / "report.md",
                                                outcome.results["wall_s"])

@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from bioLM.errors import ConfigError
+from bioLM.hardware import add_runtime_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +34,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "embed", help="extract embeddings (FASTA, regions of a reference, VCF variants)",
         description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("fasta", nargs="?", help="FASTA/FASTQ of sequences (plain, gzip or bgzip)")
-    parser.add_argument("--model", required=True, help="exported model directory")
+    parser.add_argument("--model", required=True,
+                        help="model directory: bioLM's, or any Hugging Face causal or masked LM (ESM, BERT, ...)")
     parser.add_argument("--reference", help="indexed reference FASTA for --regions or --vcf")
     parser.add_argument("--regions", help="BED or GFF3 regions on --reference (strand-aware), or a GenBank/EMBL "
                         "file: its features on its own sequence (no --reference; joined locations spliced)")
     parser.add_argument("--feature-types", help="GFF3 / GenBank / EMBL feature types to keep, comma-separated, e.g. "
                         "CDS,gene,rRNA (default: all; GenBank/EMBL: all but source)")
     parser.add_argument("--vcf", help="VCF/BCF: ref and alt windows centred on each variant")
-    parser.add_argument("--variant-window", type=int, help="bases per variant window (default: model context)")
+    parser.add_argument("--variant-window", type=int,
+                        help="bases per variant window, centred on REF as in score-variants (default: the model's "
+                             "context minus its special tokens)")
+    parser.add_argument("--contig-map", help="file of 'vcf_name reference_name' pairs (e.g. '1 chr1')")
     parser.add_argument("--skip-ref-mismatch", action="store_true",
                         help="skip and count variants whose REF disagrees with the reference (default: error)")
     parser.add_argument("--out", required=True, help="output file: .npy (+ .ids.tsv), .npz, .parquet or .h5ad")
@@ -56,8 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--reverse-complement-average", action="store_true",
                         help="average the embeddings of both strands (DNA)")
     parser.add_argument("--max-tokens", type=int, default=16384, help="token budget per batch (default: 16384)")
-    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
-                        help="auto: bf16 autocast on GPU, fp32 on CPU")
+    add_runtime_arguments(parser)
     parser.add_argument("--shard-size", type=int, default=10_000, help="records per output shard (default: 10000)")
     parser.add_argument("--resume", action="store_true", help="keep the finished shards of an interrupted run")
     parser.add_argument("--keep-shards", action="store_true", help="keep the shard directory after merging")
@@ -76,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
                    fmt=args.fmt, resume=args.resume, shard_size=args.shard_size,
                    variant_window=args.variant_window, skip_ref_mismatch=args.skip_ref_mismatch,
                    feature_types=args.feature_types.split(",") if args.feature_types else None,
-                   keep_shards=args.keep_shards, options=options)
+                   keep_shards=args.keep_shards, contig_map=args.contig_map, device=args.device,
+                   options=options)
     summary = embed_to_file(job)
     logger.info("wrote %d rows to %s (%d shards, %d resumed)", summary.rows,
                 ", ".join(map(str, summary.paths)), summary.shards, summary.shards_resumed)

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from bioLM.hardware import add_runtime_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -25,8 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (default 3)")
     parser.add_argument("--pooling", choices=["last", "mean"], default=None, help="head input (default: model's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of initialization, data order and splits")
-    parser.add_argument("--precision", default="32-true", help="Lightning precision, e.g. bf16-mixed")
-    parser.add_argument("--accelerator", default="auto", help="Lightning accelerator (cpu, gpu, auto)")
+    add_runtime_arguments(parser)
     lora = parser.add_argument_group("LoRA (needs pip install 'biolm[finetune]')")
     lora.add_argument("--lora", action="store_true",
                       help="train low-rank adapters and the head only; writes a PEFT adapter directory that "
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     config = FinetuneConfig(freeze_backbone=args.freeze_backbone, learning_rate=args.learning_rate,
                             batch_size=args.batch_size, max_epochs=args.max_epochs, patience=args.patience,
                             pooling=args.pooling, seed=args.seed, precision=args.precision,
-                            accelerator=args.accelerator, lora=args.lora, lora_rank=args.lora_rank,
+                            device=args.device, lora=args.lora, lora_rank=args.lora_rank,
                             lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
                             lora_target_modules=args.lora_target_modules.split(",") if args.lora_target_modules
                             else None)

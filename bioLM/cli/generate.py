@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from bioLM.hardware import add_runtime_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -23,20 +25,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--batch-size", type=int, default=32, help="sequences generated together")
     parser.add_argument("--out", type=Path, default=None, help="FASTA output (default: stdout)")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda when available)")
+    add_runtime_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from bioLM.scoring.generate import GenerateOptions, generate_sequences, write_generated
-    from bioLM.scoring.likelihood import load_model
+    from bioLM.scoring.generate import GenerateOptions, generate
 
     options = GenerateOptions(n=args.n, max_length=args.max_length, prompt=args.prompt,
                               temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
                               batch_size=args.batch_size)
-    model, tokenizer = load_model(args.model, device=args.device)
-    sequences = generate_sequences(model, tokenizer, options)
-    write_generated(args.out if args.out is not None else sys.stdout, sequences, options, args.model)
+    sequences = generate(args.model, args.out if args.out is not None else sys.stdout, options,
+                         device=args.device, precision=args.precision)
     if args.out is not None:
         mean = sum(s.mean_log_likelihood for s in sequences) / len(sequences)
         print(f"wrote {len(sequences)} sequences to {args.out}; mean log-likelihood per token {mean:.4f}")

@@ -1,4 +1,4 @@
-"""``biolm score-mutations``: zero-shot protein mutation scores (LL of mutant minus LL of wild type)."""
+"""``biolm score-mutations``: zero-shot protein mutation scores (causal: LL ratio; masked: masked marginals)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import argparse
 from pathlib import Path
 
 from bioLM.errors import ConfigError
+from bioLM.hardware import add_runtime_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "score-mutations", help="score protein mutations (A23V, A23V:G45D) with a causal LM",
-        description="score = log-likelihood(mutant) - log-likelihood(wild type), full sequence, nats. "
-                    "Positions are 1-based in the wild type and checked against it.")
+        "score-mutations", help="score protein mutations (A23V, A23V:G45D) with a causal or masked LM",
+        description="Causal LM: score = log-likelihood(mutant) - log-likelihood(wild type), full sequence, nats. "
+                    "Masked LM: masked marginals (ESM-1v / ProteinGym): sum over mutated positions of "
+                    "log p(mutant) - log p(wild type) with that position masked. Positions are 1-based in the "
+                    "wild type and checked against it; the rule is written in the column SCORE_COLUMN_rule.")
     parser.add_argument("--model", type=Path, required=True, help="exported model directory")
     wild_type = parser.add_mutually_exclusive_group(required=True)
     wild_type.add_argument("--sequence", default=None, help="wild-type protein sequence")
@@ -24,8 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--score-column", default="biolm_score", help="appended column (default: biolm_score)")
     parser.add_argument("--fitness-column", default=None, help="measured fitness column: print Spearman's rho")
     parser.add_argument("--max-tokens", type=int, default=16384, help="token budget per batch")
-    parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda when available)")
+    parser.add_argument("--scoring", default="auto",
+                        choices=["auto", "log-likelihood-ratio", "masked-marginal", "wildtype-marginal"],
+                        help="auto: log-likelihood-ratio for a causal LM, masked-marginal for a masked LM; "
+                             "wildtype-marginal (masked LM): one unmasked pass over the wild type")
+    add_runtime_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -38,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {out} would overwrite the input; choose another path")
     result = score_mutations(args.model, wild_type, args.mutations, out, mutation_column=args.mutation_column,
                              score_column=args.score_column, fitness_column=args.fitness_column,
-                             max_tokens=args.max_tokens, bf16=args.bf16, device=args.device)
-    print(f"scored {result.rows} rows; wrote {result.out}")
+                             max_tokens=args.max_tokens, precision=args.precision, device=args.device,
+                             scoring=args.scoring)
+    print(f"scored {result.rows} rows ({result.scoring}); wrote {result.out}")
     if args.fitness_column:
         rho = "n/a (fewer than 3 rows with a value)" if result.spearman is None else f"{result.spearman:.4f}"
         print(f"Spearman rho vs {args.fitness_column}: {rho} (n={result.fitness_rows})")

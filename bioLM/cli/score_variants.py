@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bioLM.hardware import add_runtime_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "score-variants", help="score VCF variants against a reference with a causal LM (ALT vs REF window)",
-        description="For every ALT allele: log-likelihood of the window with ALT minus with REF (nats), "
-                    "averaged over both strands by default. Writes a bgzipped, tabix-indexed VCF with "
-                    "INFO/BIOLM_LLR per ALT.")
+        "score-variants", help="score VCF variants against a reference with a causal or masked LM",
+        description="For every ALT allele, averaged over both strands by default (nats). Causal LM: "
+                    "log-likelihood of the window with ALT minus with REF. Masked LM: log p(ALT) - log p(REF) at "
+                    "the masked variant token (GPN's rule; SNVs), or --scoring pseudo-log-likelihood (also "
+                    "indels). Writes a bgzipped, tabix-indexed VCF with INFO/BIOLM_LLR per ALT; the rule is "
+                    "named in the header. Scoring no variant at all is an error.")
     parser.add_argument("--model", type=Path, required=True, help="exported model directory")
     parser.add_argument("--reference", type=Path, required=True, help="reference FASTA (plain or bgzip)")
     parser.add_argument("--vcf", type=Path, required=True, help="input VCF (plain or bgzip)")
@@ -32,8 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--genetic-code", type=int, default=1,
                         help="NCBI translation table for --annotation (default: 1 standard; 11 bacteria, plastids)")
     parser.add_argument("--max-tokens", type=int, default=16384, help="token budget per batch")
-    parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda when available)")
+    parser.add_argument("--scoring", default="auto",
+                        choices=["auto", "log-likelihood-ratio", "masked-llr", "pseudo-log-likelihood"],
+                        help="auto: log-likelihood-ratio (causal LM) or masked-llr (masked LM); "
+                             "pseudo-log-likelihood (masked LM): one pass per token, scores indels too")
+    add_runtime_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -43,10 +50,10 @@ def run(args: argparse.Namespace) -> int:
     summary = score_variants(args.model, args.reference, args.vcf, args.out, window=args.window,
                              strands=args.strands, skip_ref_mismatch=args.skip_ref_mismatch,
                              contig_map=args.contig_map, tsv=args.tsv, max_tokens=args.max_tokens,
-                             bf16=args.bf16, device=args.device, annotation=args.annotation,
-                             genetic_code=args.genetic_code)
+                             precision=args.precision, device=args.device, scoring=args.scoring,
+                             annotation=args.annotation, genetic_code=args.genetic_code)
     skipped = ", ".join(f"{k}={v}" for k, v in sorted(summary.skipped.items())) or "none"
     print(f"{summary.records} records, {summary.alleles} ALT alleles: {summary.scored} scored, skipped: "
           f"{skipped}; wrote {summary.out}{' (+ .tbi)' if summary.indexed else ''}"
-          f"{f' and {summary.tsv}' if summary.tsv else ''}")
+          f"{f' and {summary.tsv}' if summary.tsv else ''} (scoring: {summary.rule})")
     return 0

@@ -13,10 +13,10 @@ from bioLM.embedding.inputs import (
     variant_records,
 )
 from bioLM.embedding.job import EmbedJob, EmbedSummary, embed_records, embed_to_file
-from bioLM.embedding.loading import load, model_context
 from bioLM.embedding.pooling import POOLINGS
 from bioLM.embedding.sklearn import Embedder
 from bioLM.embedding.writers import EmbeddingTable, ShardedWriter, read_npz, read_parquet, write_table
+from bioLM.model.loading import load, model_context
 
 __all__ = [
     "POOLINGS", "EmbedJob", "EmbedOptions", "EmbedSummary", "Embedder", "EmbeddingTable", "InputRecord",

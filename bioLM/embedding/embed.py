@@ -30,11 +30,11 @@ from tqdm.auto import tqdm
 
 from bioLM.alphabet import reverse_complement
 from bioLM.embedding.batching import DEFAULT_MAX_PADDING, collate, token_budget_batches
-from bioLM.embedding.loading import hidden_states_model, model_context
 from bioLM.embedding.pooling import VECTOR_POOLINGS, check_pooling, pool, pool_tokens
 from bioLM.embedding.windows import WindowAggregator, WindowMean, window_starts
-from bioLM.errors import ConfigError, InputFormatError
-from bioLM.hardware import autocast_dtype
+from bioLM.errors import ConfigError, InputFormatError, ModelDirectoryError
+from bioLM.hardware import autocast
+from bioLM.model.loading import hidden_states_model, model_context, model_kind, special_tokens
 from bioLM.tokenization import tokens_to_bases
 
 LayerSpec = Sequence[int] | str
@@ -57,7 +57,8 @@ class EmbedOptions:
     precision: str = "auto"
     """'bf16' (autocast), 'fp32', or 'auto' (bf16 where the hardware has it: CUDA, AMX CPUs; see bioLM.hardware)."""
     add_bos: bool = True
-    """Start every item with the tokenizer's ``<bos>`` (when it has one), as in pretraining."""
+    """Put the model's special tokens around every item (causal: ``<bos>`` when the tokenizer has one, as in
+    pretraining; masked: the tokenizer's own, e.g. ESM ``<cls> ... <eos>``). They are never part of the output."""
     progress: bool = False
     """Show a tqdm progress bar over batches."""
     sort: bool = True
@@ -111,18 +112,31 @@ def _tokenize(tokenizer, sequences: Sequence[str], offsets: bool) -> tuple[list[
             pairs = [encode_with_offsets(tokenizer, s) for s in sequences]
             return [p[0].astype(np.int64) for p in pairs], [p[1] for p in pairs]
         return [encode_sequence(tokenizer, s).astype(np.int64) for s in sequences], []
-    encoded = tokenizer(list(sequences), add_special_tokens=False, return_offsets_mapping=offsets,
+    fast = bool(getattr(tokenizer, "is_fast", False))
+    encoded = tokenizer(list(sequences), add_special_tokens=False, return_offsets_mapping=offsets and fast,
                         return_attention_mask=False, return_token_type_ids=False)
     ids = [np.asarray(x, dtype=np.int64) for x in encoded["input_ids"]]
-    spans = [np.asarray(x, dtype=np.int64).reshape(-1, 2) for x in encoded["offset_mapping"]] if offsets else []
-    return ids, spans
+    if not offsets:
+        return ids, []
+    if fast:
+        return ids, [np.asarray(x, dtype=np.int64).reshape(-1, 2) for x in encoded["offset_mapping"]]
+    return ids, [_spans_from_tokens(tokenizer, x) for x in ids]  # slow tokenizers (ESM): from the token texts
 
 
-def _plan(ids: list[np.ndarray], names: Sequence[str], context: int, bos: int | None,
-          overlap: int | None) -> list[_Item]:
-    """Cut every sequence into items of at most ``context`` tokens (``<bos>`` included)."""
-    window = context - (bos is not None)
-    prefix = np.asarray([bos] if bos is not None else [], dtype=np.int64)
+def _spans_from_tokens(tokenizer, ids: np.ndarray) -> np.ndarray:
+    """``(T, 2)`` base offsets of consecutive tokens, from their lengths (an unknown token covers one letter)."""
+    unk = tokenizer.unk_token_id
+    lengths = [1 if i == unk else len(t) for i, t in zip(ids.tolist(), tokenizer.convert_ids_to_tokens(ids.tolist()))]
+    ends = np.cumsum(lengths, dtype=np.int64)
+    return np.stack([ends - np.asarray(lengths, dtype=np.int64), ends], axis=1).reshape(-1, 2)
+
+
+def _plan(ids: list[np.ndarray], names: Sequence[str], context: int, prefix: tuple[int, ...],
+          suffix: tuple[int, ...], overlap: int | None) -> list[_Item]:
+    """Cut every sequence into items of at most ``context`` tokens (special tokens included)."""
+    window = context - len(prefix) - len(suffix)
+    head = np.asarray(prefix, dtype=np.int64)
+    tail = np.asarray(suffix, dtype=np.int64)
     items = []
     for i, seq_ids in enumerate(ids):
         if len(seq_ids) == 0:
@@ -130,31 +144,27 @@ def _plan(ids: list[np.ndarray], names: Sequence[str], context: int, bos: int | 
         if len(seq_ids) > window and overlap is None:
             raise InputFormatError(
                 f"sequence has {len(seq_ids)} tokens but the model's context holds {window} "
-                f"(plus <bos>); embed it in overlapping windows with --window-overlap N "
+                f"(plus its special tokens); embed it in overlapping windows with --window-overlap N "
                 f"(Python: window_overlap=N, e.g. {max(window // 8, 1)}); bioLM never truncates silently",
                 record=names[i])
         for start in window_starts(len(seq_ids), window, overlap or 0):
-            items.append(_Item(i, start, np.concatenate([prefix, seq_ids[start:start + window]])))
+            items.append(_Item(i, start, np.concatenate([head, seq_ids[start:start + window], tail])))
     return items
-
-
-def _autocast(device: torch.device, precision: str):
-    dtype = autocast_dtype(precision, device)
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=dtype is not None)
 
 
 def is_causal_model(model) -> bool:
     """True for decoder-only models (bioLM's GPT, any ``*ForCausalLM``): right padding cannot reach real tokens."""
-    config = getattr(model, "config", None)
-    architectures = getattr(config, "architectures", None) or []
-    return getattr(config, "model_type", "") == "biolm" or any(a.endswith("ForCausalLM") for a in architectures)
+    try:
+        return model_kind(model.config) == "causal"
+    except (ModelDirectoryError, AttributeError):
+        return False
 
 
 def _forward(model, batch, device, precision: str, causal: bool) -> tuple[torch.Tensor, ...]:
     """Hidden states of a right-padded batch. A causal model gets no attention mask: padding comes after every
     real token so it cannot change them, and the unmasked causal path is the fast (flash) one."""
     mask = None if causal else batch.attention_mask.to(device)
-    with _autocast(device, precision):
+    with autocast(device, precision):
         output = model(input_ids=batch.input_ids.to(device), attention_mask=mask, output_hidden_states=True,
                        use_cache=False)
     return output.hidden_states
@@ -163,14 +173,16 @@ def _forward(model, batch, device, precision: str, causal: bool) -> tuple[torch.
 class _Collector:
     """Gathers per-token states of windows into sequences and pools them when a sequence is complete."""
 
-    def __init__(self, items: list[_Item], seq_tokens: list[int], pooling: str, has_bos: bool) -> None:
+    def __init__(self, items: list[_Item], seq_tokens: list[int], pooling: str, has_bos: bool,
+                 n_suffix: int = 0) -> None:
         self.items, self.seq_tokens, self.pooling, self.has_bos = items, seq_tokens, pooling, has_bos
+        self.n_suffix = n_suffix
         self.windows_left = np.bincount([it.seq for it in items], minlength=len(seq_tokens))
         self.single = self.windows_left == 1
         self.spans: dict[int, list[tuple[int, int]]] = {}  # windows of the windowed sequences
         for it in items:
             if not self.single[it.seq]:
-                self.spans.setdefault(it.seq, []).append((it.start, len(it.ids) - int(has_bos)))
+                self.spans.setdefault(it.seq, []).append((it.start, len(it.ids) - int(has_bos) - n_suffix))
         self.pending: dict[int, _Pending] = {}
         self.results: dict[int, list] = {}
 
@@ -181,10 +193,11 @@ class _Collector:
         self.results[key][item.seq] = vector
 
     def put_tokens(self, item: _Item, states: dict[int, np.ndarray]) -> None:
-        """``states[key]`` is ``(length, H)`` for this item, ``<bos>`` included when used."""
+        """``states[key]`` is ``(length, H)`` for this item, special tokens included when used."""
         state = self.pending.setdefault(item.seq, _Pending(int(self.windows_left[item.seq])))
         first = int(self.has_bos)
         for key, array in states.items():
+            array = array[:len(array) - self.n_suffix] if self.n_suffix else array
             if key not in state.aggregators:
                 state.aggregators[key] = WindowMean(self.spans[item.seq], array.shape[1]) \
                     if self.pooling == "mean" and item.seq in self.spans \
@@ -204,12 +217,12 @@ class _Collector:
 
 
 def _run(model, items: list[_Item], seq_tokens: list[int], layers: LayerSpec, pooling: str, pad_id: int,
-         has_bos: bool, options: EmbedOptions) -> dict[int, list]:
+         has_bos: bool, options: EmbedOptions, n_suffix: int = 0) -> dict[int, list]:
     """Embed ``items``; per layer key, a list indexed by sequence of pooled ``(H,)`` or per-token ``(T, H)``."""
     device = next(model.parameters()).device
     base = hidden_states_model(model)
     causal = is_causal_model(model)
-    collector = _Collector(items, seq_tokens, pooling, has_bos)
+    collector = _Collector(items, seq_tokens, pooling, has_bos, n_suffix)
     pairs: list[tuple[int, int]] = []
     sequences = [it.ids for it in items]
     batches = token_budget_batches([len(s) for s in sequences], options.max_tokens, options.max_batch_size,
@@ -230,6 +243,8 @@ def _run(model, items: list[_Item], seq_tokens: list[int], layers: LayerSpec, po
                 content = batch.attention_mask[direct].to(device).bool()
                 if has_bos:
                     content[:, 0] = False
+                for k in range(1, n_suffix + 1):  # trailing special tokens (<eos>, [SEP]) of each row
+                    content[torch.arange(len(direct)), torch.as_tensor([lengths[r] - k for r in direct])] = False
                 for key, index in pairs:
                     pooled = pool(states[index][direct], content, pooling, has_bos).cpu().numpy()
                     for row, vector in zip(direct, pooled):
@@ -267,12 +282,20 @@ def embed(sequences: Sequence[str], model, tokenizer, layers: LayerSpec = (-1,),
         sequences = sequences + [reverse_complement(s) for s in sequences]
         names = names + [f"{n} (reverse complement)" for n in names]
     token_ids, offsets = _tokenize(tokenizer, sequences, pooling == "per-base")
-    bos = tokenizer.bos_token_id if options.add_bos else None
+    kind = "causal" if is_causal_model(model) else "masked"
+    prefix, suffix = special_tokens(tokenizer, kind) if options.add_bos else ((), ())
+    if len(prefix) > 1:
+        raise ConfigError(f"the tokenizer puts {len(prefix)} special tokens before a sequence; bioLM embeds "
+                          "with at most one (<bos> / <cls>)")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    items = _plan(token_ids, names, model_context(model, tokenizer), bos, options.window_overlap)
+    context = model_context(model, tokenizer)
+    if context is None:
+        raise ModelDirectoryError("cannot tell the model's context length from its config or tokenizer")
+    items = _plan(token_ids, names, context, prefix, suffix, options.window_overlap)
     if not sequences:
         return {}
-    results = _run(model, items, [len(t) for t in token_ids], layers, pooling, pad, bos is not None, options)
+    results = _run(model, items, [len(t) for t in token_ids], layers, pooling, pad, bool(prefix), options,
+                   len(suffix))
     if pooling == "per-base":
         results = {key: [tokens_to_bases(t, o, len(s)) for t, o, s in zip(values, offsets, sequences)]
                    for key, values in results.items()}

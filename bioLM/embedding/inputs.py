@@ -4,12 +4,11 @@ Each input yields :class:`InputRecord` s: an id, one or more named sequences (``
 ``"ref"`` and ``"alt"`` for a variant, embedded side by side) and metadata columns for the output.
 
 Coordinates: regions are 0-based half-open (BED rule; GFF3 is converted by :mod:`bioLM.io`); regions on the
-``-`` strand are embedded as the reverse complement. VCF ``POS`` is 1-based, as in the file. A variant window
-of ``w`` bases starts ``w // 2`` bases before the variant's first REF base (metadata ``window_start``,
-0-based; ``variant_offset`` = position of the variant in the window). The ref window is the reference there;
-the alt window is the same left flank, then ALT, then the reference after REF, cut to ``w`` bases, so SNVs and
-indels give two windows of the same length with the variant at the same offset. Past contig ends the windows
-are padded with ``N``.
+``-`` strand are embedded as the reverse complement. VCF ``POS`` is 1-based, as in the file. Variants follow
+:mod:`bioLM.io.vcf` (the same rules as ``score-variants``: contig map, REF check, symbolic alleles, and the
+window rule): the ref window is ``window`` reference bases centred on REF (shifted inward at contig ends),
+the alt window the same interval with REF replaced by ALT. Metadata: ``window_start`` (0-based) and
+``variant_offset`` (position of the variant's first base in both windows).
 """
 
 from __future__ import annotations
@@ -107,66 +106,33 @@ def region_records(reference: str | Path, regions: str | Path,
                            "strand": region.strand, "name": region.name or "", "score": region.score})
 
 
-def _variant_file(path: str | Path):
-    import pysam
+def _alleles(vcf_path: str | Path, genome, contig_map: dict[str, str]) -> Iterator[tuple[str, object, str, str]]:
+    """(location "line N" / "record N", record, reference contig, ALT) for every alternative allele."""
+    from bioLM.io.vcf import count_header_lines, open_variant_file, record_location, reference_contig
 
-    try:
-        return pysam.VariantFile(str(path))
-    except (OSError, ValueError) as error:
-        raise InputFormatError(f"cannot read it as VCF/BCF ({error})", path=path) from None
-
-
-def _header_lines(path: str | Path) -> int | None:
-    """Number of ``#`` header lines of a text VCF (plain or (b)gzip); None for BCF."""
-    import gzip
-
-    with open(path, "rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    count = 0
-    with gzip.open(path, "rb") if gzipped else open(path, "rb") as handle:
-        try:
-            for line in handle:
-                if line.startswith(b"BCF"):
-                    return None
-                if not line.startswith(b"#"):
-                    break
-                count += 1
-        except (OSError, EOFError):
-            return None
-    return count
-
-
-def _alleles(vcf_path: str | Path) -> Iterator[tuple[str, object, str]]:
-    """(where: "line N" of the file, or "record N" for BCF; record; ALT) for every alternative allele."""
-    header = _header_lines(vcf_path)
-    with _variant_file(vcf_path) as vcf:
-        for ordinal, record in enumerate(vcf, 1):
-            where = f"line {header + ordinal}" if header is not None else f"record {ordinal}"
+    header = count_header_lines(vcf_path)
+    with open_variant_file(vcf_path) as vcf:
+        for index, record in enumerate(vcf):
+            where = record_location(header, index)
+            contig = reference_contig(record.chrom, contig_map, genome)
+            if contig is None:
+                raise _missing_contig(genome, record.chrom, vcf_path, f"the variant at {where}")
             for alt in record.alts or ():
-                yield where, record, alt
+                yield where, record, contig, alt
 
 
-def _is_symbolic(alt: str) -> bool:
-    return alt.startswith("<") or alt in ("*", ".") or "[" in alt or "]" in alt
-
-
-def _reference_allele(genome, record, vcf_path: str | Path, line: str) -> str:
-    if record.chrom not in genome:
-        raise _missing_contig(genome, record.chrom, vcf_path, f"the variant at {line}")
-    start = record.pos - 1
-    return genome.fetch(record.chrom, start, start + len(record.ref), pad=True)
-
-
-def check_vcf_reference(genome, vcf_path: str | Path) -> None:
+def check_vcf_reference(genome, vcf_path: str | Path, contig_map: dict[str, str] | None = None) -> None:
     """Raise :class:`InputFormatError` listing the first variants whose REF disagrees with ``genome``."""
+    from bioLM.io.vcf import ref_problem, skip_reason
+
     mismatches, total = [], 0
-    for line, record, alt in _alleles(vcf_path):
-        if _is_symbolic(alt):
+    for line, record, contig, alt in _alleles(vcf_path, genome, contig_map or {}):
+        if skip_reason(alt) is not None:
             continue
         total += 1
-        found = _reference_allele(genome, record, vcf_path, line)
-        if found != record.ref.upper():
-            mismatches.append(f"{line} {record.chrom}:{record.pos} REF={record.ref} reference={found}")
+        problem = ref_problem(genome, contig, record.pos - 1, record.ref, record.chrom)
+        if problem is not None:
+            mismatches.append(f"{line} {problem}")
     if mismatches:
         listed = "; ".join(mismatches[:MAX_LISTED_MISMATCHES])
         raise InputFormatError(
@@ -175,42 +141,44 @@ def check_vcf_reference(genome, vcf_path: str | Path) -> None:
             "--skip-ref-mismatch (Python: skip_ref_mismatch=True) to skip and count them", path=vcf_path)
 
 
-def variant_windows(genome, record, alt: str, window: int) -> tuple[str, str, int, int]:
-    """``(ref_window, alt_window, window_start, variant_offset)`` of one allele (see the module docstring)."""
-    start = record.pos - 1
-    left = window // 2
-    window_start = start - left
-    ref_seq = genome.fetch(record.chrom, window_start, window_start + window, pad=True)
-    after = start + len(record.ref)
-    right = max(window - left - len(alt), 0)
-    alt_seq = (genome.fetch(record.chrom, window_start, start, pad=True) + alt.upper()
-               + genome.fetch(record.chrom, after, after + right, pad=True))
-    return ref_seq, alt_seq, window_start, left
-
-
 def variant_records(reference: str | Path, vcf: str | Path, window: int, skip_ref_mismatch: bool = False,
-                    stats: VariantStats | None = None) -> Iterator[InputRecord]:
+                    stats: VariantStats | None = None, contig_map: str | Path | None = None
+                    ) -> Iterator[InputRecord]:
     """Ref and alt windows of ``window`` bases around every (non-symbolic) allele of a VCF/BCF.
 
     Multi-allelic records give one row per ALT. Without ``skip_ref_mismatch`` the whole VCF is checked
     first and any REF that disagrees with the reference raises; with it, such alleles are skipped and
-    counted in ``stats.ref_mismatch`` (symbolic alleles such as ``<DEL>`` are always skipped and counted).
+    counted in ``stats.ref_mismatch`` (symbolic and invalid alleles such as ``<DEL>`` are always skipped and
+    counted in ``stats.symbolic``). ``contig_map``: a file of ``vcf_name reference_name`` pairs.
     Ids: the VCF ID, else ``contig:pos:REF>ALT``.
     """
     from bioLM.io import Genome
+    from bioLM.io.vcf import (
+        check_vcf_file,
+        read_contig_map,
+        ref_problem,
+        skip_reason,
+        window_interval,
+        window_pair,
+    )
 
+    vcf = check_vcf_file(vcf)
+    renames = read_contig_map(contig_map) if contig_map else {}
     genome = Genome(reference)
     stats = stats if stats is not None else VariantStats()
     if not skip_ref_mismatch:
-        check_vcf_reference(genome, vcf)
-    for line, record, alt in _alleles(vcf):
-        if _is_symbolic(alt):
+        check_vcf_reference(genome, vcf, renames)
+    for _, record, contig, alt in _alleles(vcf, genome, renames):
+        if skip_reason(alt) is not None:
             stats.symbolic += 1
             continue
-        if _reference_allele(genome, record, vcf, line) != record.ref.upper():
+        if ref_problem(genome, contig, record.pos - 1, record.ref, record.chrom) is not None:
             stats.ref_mismatch += 1
             continue
-        ref_seq, alt_seq, window_start, offset = variant_windows(genome, record, alt, window)
+        start = record.pos - 1
+        ws, we = window_interval(start, len(record.ref), window, genome.lengths[contig])
+        pair = window_pair(genome.fetch(contig, ws, we), ws, start, record.ref, alt)
+        ref_seq, alt_seq, window_start, offset = pair.ref, pair.alt, ws, start - ws
         name = f"{record.chrom}:{record.pos}:{record.ref}>{alt}"
         identifier = record.id if record.id and len(record.alts) == 1 else name
         yield InputRecord(identifier, {"ref": ref_seq, "alt": alt_seq},

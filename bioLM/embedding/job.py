@@ -12,9 +12,9 @@ from tqdm.auto import tqdm
 
 from bioLM.embedding.embed import EmbedOptions, LayerSpec, embed
 from bioLM.embedding.inputs import InputRecord, VariantStats, fastx_records, region_records, variant_records
-from bioLM.embedding.loading import load, model_context
 from bioLM.embedding.writers import EmbeddingTable, ShardedWriter, content_fingerprint, output_format
 from bioLM.errors import ConfigError
+from bioLM.model.loading import load, model_context
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,10 @@ class EmbedJob:
     """Bases per variant window (default: the model's context minus <bos>)."""
     skip_ref_mismatch: bool = False
     """Skip (and count) variants whose REF disagrees with the reference instead of failing."""
+    contig_map: str | Path | None = None
+    """File of 'vcf_name reference_name' pairs, for VCFs that name contigs differently (1 vs chr1)."""
+    device: str = "auto"
+    """auto | cpu | cuda | cuda:N (the precision is ``options.precision``)."""
     feature_types: list[str] | None = None
     """GFF3 feature types to keep (default: all)."""
     keep_shards: bool = False
@@ -83,8 +87,8 @@ def _records(job: EmbedJob, context: int, stats: VariantStats) -> Iterator[Input
         raise ConfigError(f"--{given[0]} needs --reference ref.fa (an indexed FASTA of the same assembly)")
     if job.regions is not None:
         return region_records(job.reference, job.regions, job.feature_types)
-    window = job.variant_window or context - 1
-    return variant_records(job.reference, job.vcf, window, job.skip_ref_mismatch, stats)
+    window = job.variant_window or context
+    return variant_records(job.reference, job.vcf, window, job.skip_ref_mismatch, stats, job.contig_map)
 
 
 def embed_records(records: list[InputRecord], model, tokenizer, layers: LayerSpec, pooling: str,
@@ -120,7 +124,21 @@ def _settings(job: EmbedJob) -> dict:
     return {"model": content_fingerprint(Path(job.model)),
             "inputs": [content_fingerprint(p) for p in inputs],
             "layers": layers, "pooling": job.pooling, "shard_size": job.shard_size,
-            "variant_window": job.variant_window, "skip_ref_mismatch": job.skip_ref_mismatch, "options": options}
+            "variant_window": job.variant_window, "skip_ref_mismatch": job.skip_ref_mismatch,
+            "contig_map": str(job.contig_map) if job.contig_map else None, "options": options}
+
+
+def _sequence_tokens(model, tokenizer, options: EmbedOptions) -> int:
+    """Tokens of a sequence that fit one forward pass (the context minus the model's special tokens)."""
+    from bioLM.embedding.embed import is_causal_model
+    from bioLM.model.loading import special_tokens
+
+    context = model_context(model, tokenizer)
+    if context is None:
+        raise ConfigError("cannot tell the model's context length from its config; give --variant-window")
+    kind = "causal" if is_causal_model(model) else "masked"
+    prefix, suffix = special_tokens(tokenizer, kind) if options.add_bos else ((), ())
+    return context - len(prefix) - len(suffix)
 
 
 def embed_to_file(job: EmbedJob, model=None, tokenizer=None) -> EmbedSummary:
@@ -132,10 +150,10 @@ def embed_to_file(job: EmbedJob, model=None, tokenizer=None) -> EmbedSummary:
         raise ConfigError(f"pooling {job.pooling!r} gives one row per token/base, which only an .npz output "
                           "holds; write to an .npz file (--format npz) or choose a pooling such as mean")
     if model is None or tokenizer is None:
-        model, tokenizer = load(job.model)
+        model, tokenizer = load(job.model, device=job.device, precision=job.options.precision)
     writer = ShardedWriter(job.out, job.fmt, job.resume, _settings(job))
     stats = VariantStats()
-    records = _records(job, model_context(model, tokenizer), stats)
+    records = _records(job, _sequence_tokens(model, tokenizer, job.options), stats)
     n_shards = resumed = rows = 0
     for index, chunk in enumerate(tqdm(_chunks(records, job.shard_size), desc="shards", unit="shard",
                                        disable=not job.options.progress)):

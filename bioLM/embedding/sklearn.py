@@ -13,9 +13,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from bioLM.embedding.embed import EmbedOptions, embed
-from bioLM.embedding.loading import load
 from bioLM.embedding.pooling import VECTOR_POOLINGS, check_pooling
 from bioLM.errors import ConfigError
+from bioLM.model.loading import load
 
 
 class Embedder(TransformerMixin, BaseEstimator):

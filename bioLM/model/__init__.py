@@ -1,7 +1,9 @@
-"""bioLM's HF-native GPT: config, model classes, presets and FLOP counting.
+"""bioLM's HF-native GPT: config, model classes, presets, FLOP counting, and the one loader (``loading``).
 
-Importing this package registers ``model_type="biolm"`` with AutoConfig, AutoModel, AutoModelForCausalLM and
-AutoModelForSequenceClassification, so ``AutoModelForCausalLM.from_pretrained(directory)`` works.
+Importing this package registers bioLM with the transformers Auto classes, in one place
+(:func:`register_auto_classes`): ``model_type="biolm"`` with AutoConfig, AutoModel, AutoModelForCausalLM and
+AutoModelForSequenceClassification, and the overlapping k-mer tokenizer with AutoTokenizer, so
+``AutoModelForCausalLM.from_pretrained(directory)`` and ``AutoTokenizer.from_pretrained(directory)`` work.
 """
 
 from transformers import (
@@ -9,6 +11,7 @@ from transformers import (
     AutoModel,
     AutoModelForCausalLM,
     AutoModelForSequenceClassification,
+    AutoTokenizer,
 )
 
 from bioLM.model.config import BioLMConfig
@@ -33,15 +36,19 @@ __all__ = [
     "config_from_preset",
     "flops_per_token",
     "measure_matmul_peak",
+    "register_auto_classes",
 ]
 
 
-def _register() -> None:
-    """Register the bioLM classes with the transformers Auto classes (idempotent)."""
+def register_auto_classes() -> None:
+    """Register bioLM's model and tokenizer classes with the transformers Auto classes (idempotent)."""
+    from bioLM.tokenization.hf import BioLMOverlappingKmerTokenizer, BioLMTokenizerConfig
+
+    AutoTokenizer.register(BioLMTokenizerConfig, tokenizer_class=BioLMOverlappingKmerTokenizer, exist_ok=True)
     AutoConfig.register(BioLMConfig.model_type, BioLMConfig, exist_ok=True)
     AutoModel.register(BioLMConfig, BioLMModel, exist_ok=True)
     AutoModelForCausalLM.register(BioLMConfig, BioLMForCausalLM, exist_ok=True)
     AutoModelForSequenceClassification.register(BioLMConfig, BioLMForSequenceClassification, exist_ok=True)
 
 
-_register()
+register_auto_classes()

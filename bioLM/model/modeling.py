@@ -313,26 +313,44 @@ class BioLMModel(BioLMPreTrainedModel):
         return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -T:]
 
 
-def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch: int | None = None) -> torch.Tensor:
+def token_log_probs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The one log-likelihood function: ``log p(targets[b, t])`` under ``softmax(logits[b, t])``, in nats, float32.
+
+    logits (B, T, V), targets (B, T) -> (B, T); a target equal to -100 (``IGNORE_INDEX``) gives 0. No shift
+    happens here: the caller aligns the logits with the tokens they predict (causal: ``logits[:, :-1]`` with
+    ``ids[:, 1:]``; masked: the logits at the masked positions). Training loss, ``bits``, variant and mutation
+    scoring all call this function (or its compiled copy, :func:`log_probs_function`).
+    """
+    nats = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten().to(logits.device),
+                           ignore_index=IGNORE_INDEX, reduction="none")
+    return -nats.view(targets.shape)
+
+
+def log_probs_function(model: nn.Module):
+    """:func:`token_log_probs`, compiled when :func:`compile_blocks` compiled ``model`` (fuses the float cast
+    and the log-softmax: ~3x faster on CPU for a (4096, 4096) logits matrix)."""
+    return getattr(model, "compiled_log_probs", None) or token_log_probs
+
+
+def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch: int | None = None,
+                   log_probs=token_log_probs) -> torch.Tensor:
     """Mean next-token cross-entropy in nats: logits (B, T, V) predict labels (B, T) shifted left by one.
 
     Labels equal to -100 are ignored. With ``num_items_in_batch`` the sum is divided by it instead (gradient
     accumulation over unevenly padded batches).
     """
     shifted = F.pad(labels, (0, 1), value=IGNORE_INDEX)[:, 1:]  # (B, T): label of position t is token t+1
-    reduction = "mean" if num_items_in_batch is None else "sum"
-    loss = F.cross_entropy(logits.flatten(0, 1).float(), shifted.flatten().to(logits.device),
-                           ignore_index=IGNORE_INDEX, reduction=reduction)
-    return loss if num_items_in_batch is None else loss / num_items_in_batch
+    total = -log_probs(logits, shifted).sum()
+    count = num_items_in_batch if num_items_in_batch is not None else (shifted != IGNORE_INDEX).sum()
+    return total / count
 
 
 class BioLMForCausalLM(BioLMPreTrainedModel, GenerationMixin):
     """BioLMModel + lm_head; returns CausalLMOutputWithPast, works with ``generate()`` and its KV cache."""
 
     _tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}
-    # Set by compile_blocks to a torch.compile'd causal_lm_loss (fuses the float cast and log-softmax: ~3x
-    # faster on CPU for a (4096, 4096) logits matrix).
-    compiled_loss = None
+    # Set by compile_blocks to a torch.compile'd token_log_probs (see log_probs_function).
+    compiled_log_probs = None
 
     def __init__(self, config: BioLMConfig) -> None:
         super().__init__(config)
@@ -365,8 +383,8 @@ class BioLMForCausalLM(BioLMPreTrainedModel, GenerationMixin):
         if logits_to_keep:
             hidden = hidden[:, -logits_to_keep:]
         logits = self.lm_head(hidden)  # (B, T, V)
-        loss_fn = self.compiled_loss or causal_lm_loss
-        loss = None if labels is None else loss_fn(logits, labels, num_items_in_batch)
+        loss = None if labels is None else causal_lm_loss(logits, labels, num_items_in_batch,
+                                                          log_probs_function(self))
         result = CausalLMOutputWithPast(loss=loss, logits=logits, hidden_states=out.hidden_states,
                                         **{CACHE_FIELD: getattr(out, CACHE_FIELD)})
         return result if return_dict is not False else result.to_tuple()
@@ -446,10 +464,11 @@ def compile_blocks(model: BioLMPreTrainedModel, **compile_kwargs) -> BioLMPreTra
 
     Also switches on the CPU causal-attention path (flash forward + a chunked backward that compiles ~1.5x
     faster than the flash backward kernel; used only for unpadded, cache-free bf16 training steps) and, for
-    BioLMForCausalLM, compiles the ``labels=`` loss. ``compile_kwargs`` go to ``torch.compile``.
+    BioLMForCausalLM, compiles :func:`token_log_probs`, which the pretraining step (``training/module.py``) and
+    the ``labels=`` loss both call through :func:`log_probs_function`. ``compile_kwargs`` go to ``torch.compile``.
     """
     if isinstance(model, BioLMForCausalLM):
-        model.compiled_loss = torch.compile(causal_lm_loss, **compile_kwargs)
+        model.compiled_log_probs = torch.compile(token_log_probs, **compile_kwargs)
     base = model if isinstance(model, BioLMModel) else model.model
     for layer in base.layers:
         layer.attn.compiled_cpu_backward = True

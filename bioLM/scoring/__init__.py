@@ -1,6 +1,7 @@
-"""Downstream genetics with a causal LM: zero-shot variant and mutation scoring, generation, fine-tuning.
+"""Downstream genetics with a causal or masked LM: zero-shot variant and mutation scoring, generation, fine-tuning.
 
-* :mod:`~bioLM.scoring.likelihood`: batched sequence log-likelihoods (the quantity every score uses).
+* :mod:`~bioLM.scoring.likelihood`: batched sequence log-likelihoods under a causal LM.
+* :mod:`~bioLM.scoring.masked`: masked marginals, masked-position LLR, pseudo-log-likelihood (masked LMs).
 * :mod:`~bioLM.scoring.variants`: ``score_variants`` (VCF + reference -> VCF with BIOLM_LLR per ALT).
 * :mod:`~bioLM.scoring.mutations`: ``score_mutations`` (A23V / A23V:G45D against a wild-type protein).
 * :mod:`~bioLM.scoring.generate`: ``generate`` (sampling into FASTA, KV cache, seeded).
@@ -17,7 +18,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "LikelihoodOptions": "likelihood", "load_model": "likelihood", "log_likelihoods": "likelihood",
+    "LikelihoodOptions": "likelihood", "log_likelihoods": "likelihood",
     "VariantScoringConfig": "variants", "VariantScoringSummary": "variants", "score_variants": "variants",
     "Mutation": "mutations", "MutationScoringConfig": "mutations", "parse_mutations": "mutations",
     "score_mutations": "mutations", "read_wild_type": "mutations",

@@ -30,7 +30,9 @@ from lightning.pytorch.callbacks import EarlyStopping
 from torch.utils.data import DataLoader
 
 from bioLM.errors import ConfigError
-from bioLM.scoring.likelihood import encode, model_context
+from bioLM.hardware import PRECISIONS, resolve_device, resolve_precision
+from bioLM.model.loading import load_weights, model_context, open_directory
+from bioLM.scoring.likelihood import encode
 from bioLM.scoring.tasks import Task, TaskSplit, load_task
 
 logger = logging.getLogger(__name__)
@@ -58,10 +60,10 @@ class FinetuneConfig:
     """Head input: last token or mean over tokens (None: the model config's default)."""
     seed: int = 0
     """Seed of initialization and data order."""
-    precision: str = "32-true"
-    """Lightning precision ('bf16-mixed' on GPUs / AMX CPUs)."""
-    accelerator: str = "auto"
-    """Lightning accelerator ('cpu', 'gpu', 'auto')."""
+    precision: str = "auto"
+    """auto | bf16 | fp32: bf16 mixed precision where the hardware runs bf16 natively (see bioLM.hardware)."""
+    device: str = "auto"
+    """auto | cpu | cuda | cuda:N."""
     progress: bool = True
     """Lightning progress bar."""
     lora: bool = False
@@ -76,6 +78,19 @@ class FinetuneConfig:
     """Linear layers that get adapters, by name (e.g. ``q_proj``, ``v_proj``); None: every linear layer of the
     transformer blocks."""
 
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision={self.precision!r} is not valid; choose one of {list(PRECISIONS)}")
+
+    def trainer_device(self) -> tuple[str, list[int] | int, str]:
+        """Lightning ``(accelerator, devices, precision)`` for :attr:`device` and :attr:`precision`."""
+        device = resolve_device(self.device)
+        accelerator = "gpu" if device.type == "cuda" else "cpu"
+        devices = [device.index or 0] if device.type == "cuda" else 1
+        precision = {"bf16": "bf16-mixed", "fp32": "32-true"}.get(self.precision) or \
+            resolve_precision("auto", accelerator)
+        return accelerator, devices, precision
+
 
 @dataclass
 class FinetuneResult:
@@ -85,6 +100,8 @@ class FinetuneResult:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     epochs: int = 0
     best_epoch: int = 0
+    logits: dict[str, np.ndarray] = field(default_factory=dict)
+    """Logits (N, C) of the best model on each evaluated split (validation, test), in the split's order."""
 
 
 def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
@@ -115,12 +132,17 @@ def regression_metrics(targets: np.ndarray, predictions: np.ndarray) -> dict[str
 
 
 class _Encoded(torch.utils.data.Dataset):
-    """Token ids ``<bos> seq <eos>`` (truncated to ``context``) and labels of one split."""
+    """Token ids ``prefix seq suffix`` (truncated to ``context``) and labels of one split; causal models get
+    ``<bos> seq <eos>``, masked models their tokenizer's own special tokens (ESM: ``<cls> seq <eos>``)."""
 
-    def __init__(self, split: TaskSplit, tokenizer, context: int | None, name: str) -> None:
+    def __init__(self, split: TaskSplit, tokenizer, context: int | None, name: str,
+                 special: tuple[tuple[int, ...], tuple[int, ...]] | None = None) -> None:
         ids = encode(tokenizer, split.sequences, names=[f"{name} #{i + 1}" for i in range(len(split))])
-        bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-        eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+        if special is None:
+            bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+            eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+        else:
+            bos, eos = list(special[0]), list(special[1])
         rows = [np.asarray(bos + i.tolist() + eos, dtype=np.int64) for i in ids]
         if context is not None:
             long = sum(len(r) > context for r in rows)
@@ -225,16 +247,14 @@ def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
     """The pretrained backbone with a new head sized for ``task``, and its tokenizer."""
     from transformers import AutoModelForSequenceClassification
 
-    from bioLM.scoring.likelihood import load_model
-
-    _, tokenizer = load_model(model_dir, device="cpu")  # checks the directory, registers bioLM's classes
-    from transformers import AutoConfig
-
-    native = AutoConfig.from_pretrained(model_dir).model_type == "biolm"  # bioLM's classifier pools either way
+    directory = open_directory(model_dir)  # the loader's checks, without reading the LM weights twice
+    tokenizer = directory.tokenizer
+    native = directory.config.model_type == "biolm"  # bioLM's classifier pools either way
     extra = {"classifier_pooling": config.pooling} if config.pooling is not None and native else {}
     labels = {i: name for i, name in enumerate(task.label_names)} if task.kind == "classification" else {0: "y"}
-    model = AutoModelForSequenceClassification.from_pretrained(
-        model_dir, num_labels=task.num_labels, id2label=labels, label2id={v: k for k, v in labels.items()},
+    model = load_weights(
+        directory, AutoModelForSequenceClassification, num_labels=task.num_labels, id2label=labels,
+        label2id={v: k for k, v in labels.items()},
         problem_type="regression" if task.kind == "regression" else "single_label_classification",
         pad_token_id=tokenizer.pad_token_id, **extra)
     if config.pooling not in (None, "last") and not native:
@@ -246,7 +266,12 @@ def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
         model = classifier_from_llama(model, config.pooling)  # a bioLM export: Llama weights, bioLM pooling
     if config.freeze_backbone:
         model.base_model.requires_grad_(False)
-    return model, tokenizer
+    if directory.kind == "masked":
+        special = (directory.prefix, directory.suffix)
+    else:
+        eos = (tokenizer.eos_token_id,) if tokenizer.eos_token_id is not None else ()
+        special = (directory.prefix, eos)
+    return model, tokenizer, special
 
 
 @torch.inference_mode()
@@ -274,17 +299,18 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
                           f"patience={config.patience} >= 0")
     if config.lora and config.freeze_backbone:
         raise ConfigError("lora and freeze_backbone exclude each other (LoRA already freezes the backbone)")
+    accelerator, devices, precision = config.trainer_device()
     task = task if isinstance(task, Task) else load_task(task, seed=config.seed)
     L.seed_everything(config.seed, verbose=False)
-    model, tokenizer = load_for_task(model_dir, task, config)
+    model, tokenizer, special = load_for_task(model_dir, task, config)
     if config.lora:
         from bioLM.scoring.lora import add_lora, trainable_parameters
 
         model = add_lora(model, config.lora_rank, config.lora_alpha, config.lora_dropout,
                          config.lora_target_modules)
         logger.info("LoRA: %d of %d parameters train", *trainable_parameters(model))
-    context = model_context(model)
-    data = {s: _Encoded(task.splits[s], tokenizer, context, f"{task.name}/{s}") for s in task.splits}
+    context = model_context(model, tokenizer)
+    data = {s: _Encoded(task.splits[s], tokenizer, context, f"{task.name}/{s}", special) for s in task.splits}
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     regression = task.kind == "regression"
     collate = _collate(pad, regression)
@@ -297,8 +323,8 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     from lightning.pytorch.loggers import CSVLogger
 
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=config.accelerator, devices=1,
-                        precision=config.precision, enable_checkpointing=False,
+    trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=accelerator, devices=devices,
+                        precision=precision, enable_checkpointing=False,
                         logger=CSVLogger(out_dir, name="logs", version=""),
                         enable_progress_bar=config.progress, enable_model_summary=False,
                         num_sanity_val_steps=0, log_every_n_steps=max(1, min(50, len(train))),
@@ -309,6 +335,7 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     result = FinetuneResult(Path(out_dir), epochs=trainer.current_epoch, best_epoch=module.best_epoch)
     for split in ("validation", "test"):
         logits = predict(model, data[split], pad, regression)
+        result.logits[split] = logits
         result.metrics[split] = split_metrics(task.kind, logits, task.splits[split].labels)
     _export(model, tokenizer, result, task, config, module.history, model_dir)
     return result

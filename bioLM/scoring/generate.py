@@ -18,14 +18,8 @@ import numpy as np
 import torch
 
 from bioLM.errors import ConfigError
-from bioLM.scoring.likelihood import (
-    LikelihoodOptions,
-    check_causal_tokenizer,
-    encode,
-    load_model,
-    log_likelihoods,
-    model_context,
-)
+from bioLM.model.loading import load, model_context
+from bioLM.scoring.likelihood import LikelihoodOptions, check_causal_tokenizer, encode, log_likelihoods
 
 logger = logging.getLogger(__name__)
 
@@ -157,11 +151,14 @@ def write_generated(path: str | Path, sequences: list[GeneratedSequence], option
 
 
 def generate(model_dir: str | Path, out: str | Path | None = None, options: GenerateOptions | None = None,
-             device: str | None = None, **settings) -> list[GeneratedSequence]:
-    """Load ``model_dir``, generate (``settings`` are :class:`GenerateOptions` fields), write FASTA to ``out``."""
+             device: str = "auto", precision: str = "auto", **settings) -> list[GeneratedSequence]:
+    """Load ``model_dir``, generate (``settings`` are :class:`GenerateOptions` fields), write FASTA to ``out``.
+    A masked LM is refused (ConfigError): it has no left-to-right distribution to sample from."""
     options = options or GenerateOptions(**settings)
-    model, tokenizer = load_model(model_dir, device=device)
-    sequences = generate_sequences(model, tokenizer, options)
+    loaded = load(model_dir, device=device, precision=precision)
+    loaded.require("causal", "generate")
+    with loaded.autocast():
+        sequences = generate_sequences(loaded.model, loaded.tokenizer, options)
     if out is not None:
         write_generated(out, sequences, options, model_dir)
     return sequences

@@ -13,21 +13,20 @@ always taken in float32.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from bioLM.embedding.batching import token_budget_batches
 from bioLM.errors import AlphabetError, ConfigError
+from bioLM.hardware import PRECISIONS, autocast
+from bioLM.model.loading import model_context
+from bioLM.model.modeling import IGNORE_INDEX, token_log_probs
 
 logger = logging.getLogger(__name__)
-
-_CONTEXT_ATTRIBUTES = ("max_position_embeddings", "n_positions", "block_size", "n_ctx")
 
 
 @dataclass
@@ -36,34 +35,17 @@ class LikelihoodOptions:
 
     max_tokens: int = 16384
     """Token budget of one batch: ``batch_size * longest_length <= max_tokens`` (padding included)."""
-    bf16: bool = False
-    """Run the forward pass under bfloat16 autocast (much faster on GPUs and AMX CPUs; ~1e-2 nats noise)."""
+    precision: str = "fp32"
+    """Forward passes under bf16 autocast (``bf16``; much faster on GPUs and AMX CPUs, ~1e-2 nats noise), in
+    fp32, or ``auto`` (bf16 where the hardware runs it natively). The log-softmax is always float32."""
     add_bos: bool = True
     """Condition the first token on ``<bos>`` (as in pretraining). Without it the first token is not scored."""
     progress: bool = False
     """Show a tqdm progress bar over batches."""
 
-
-def load_model(model_dir: str | Path, device: str | torch.device | None = None):
-    """``(model, tokenizer)`` from an exported bioLM / Hugging Face directory, in eval mode on ``device``.
-
-    Uses :func:`bioLM.embedding.load` (which registers bioLM's classes with the Auto classes).
-    """
-    try:
-        from bioLM.embedding import load
-    except ImportError:  # the package __init__ may not re-export it
-        from bioLM.embedding.loading import load
-    return load(model_dir, device=device)
-
-
-def model_context(model: torch.nn.Module) -> int | None:
-    """The longest input the model accepts, in tokens (``None`` when its config does not say)."""
-    config = getattr(model, "config", None)
-    for name in _CONTEXT_ATTRIBUTES:
-        value = getattr(config, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision={self.precision!r} is not valid; choose one of {list(PRECISIONS)}")
 
 
 def _device(model: torch.nn.Module) -> torch.device:
@@ -71,15 +53,6 @@ def _device(model: torch.nn.Module) -> torch.device:
         return next(model.parameters()).device
     except StopIteration:  # pragma: no cover - a model without parameters
         return torch.device("cpu")
-
-
-def autocast(device: torch.device, bf16: bool):
-    """bf16 autocast context on ``device`` when asked, else a no-op context."""
-    if not bf16:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-
-
 def check_causal_tokenizer(tokenizer) -> None:
     """Raise ConfigError for overlapping k-mer tokenizers: each base sits in several tokens, so a sum of token
     log-probabilities is not a sequence likelihood (and such models are not trained causally)."""
@@ -101,14 +74,15 @@ def encode(tokenizer, sequences: Sequence[str], names: Sequence[str] | None = No
     ``<unk>`` (outside the tokenizer's alphabet), naming the sequence and the 0-based position."""
     if not sequences:
         return []
-    encoded = tokenizer(list(sequences), add_special_tokens=False, return_offsets_mapping=True)
+    fast = bool(getattr(tokenizer, "is_fast", False))
+    encoded = tokenizer(list(sequences), add_special_tokens=False, return_offsets_mapping=fast)
     unk = tokenizer.unk_token_id
     out = []
     for i, ids in enumerate(encoded["input_ids"]):
         array = np.asarray(ids, dtype=np.int64)
         if unk is not None and (array == unk).any():
             token = int(np.flatnonzero(array == unk)[0])
-            start = encoded["offset_mapping"][i][token][0]
+            start = encoded["offset_mapping"][i][token][0] if fast else token  # slow tokenizers: per residue
             name = names[i] if names is not None else f"#{i + 1}"
             char = sequences[i][start] if start < len(sequences[i]) else "?"
             raise AlphabetError(f"character {char!r} at position {start} (0-based) is not in the model's "
@@ -119,7 +93,7 @@ def encode(tokenizer, sequences: Sequence[str], names: Sequence[str] | None = No
 
 
 @torch.inference_mode()
-def _score_batch(model, rows: list[np.ndarray], pad_id: int, device: torch.device, bf16: bool
+def _score_batch(model, rows: list[np.ndarray], pad_id: int, device: torch.device, precision: str
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Sum of target log-probs per row (inputs already carry their prefix); returns (sums, n_predicted)."""
     longest = max(len(r) for r in rows)
@@ -129,13 +103,11 @@ def _score_batch(model, rows: list[np.ndarray], pad_id: int, device: torch.devic
         input_ids[i, :len(row)] = torch.from_numpy(row)
         mask[i, :len(row)] = 1
     input_ids, mask = input_ids.to(device), mask.to(device)
-    with autocast(device, bf16):
+    with autocast(device, precision):
         logits = model(input_ids=input_ids, attention_mask=mask).logits  # (B, T, V)
-    logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)  # (B, T-1, V) predicts tokens 1..T-1
-    target = input_ids[:, 1:]
-    picked = logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (B, T-1)
     valid = mask[:, 1:].bool()
-    sums = (picked * valid).sum(dim=1)
+    target = input_ids[:, 1:].masked_fill(~valid, IGNORE_INDEX)  # (B, T-1): position t predicts token t+1
+    sums = token_log_probs(logits[:, :-1], target).sum(dim=1)
     return sums.double().cpu().numpy(), valid.sum(dim=1).cpu().numpy()
 
 
@@ -155,7 +127,7 @@ def score_ids(model, token_ids: Sequence[np.ndarray], *, bos_id: int | None, pad
     if too_long:
         raise ConfigError(f"{len(too_long)} sequence(s) need more tokens than the model's context of {context} "
                           f"(first: #{too_long[0] + 1} with {len(rows[too_long[0]])} tokens, <bos> included); "
-                          "use a smaller window or shorter sequences")
+                          "give shorter sequences or use a model with a longer context")
     sums = np.zeros(len(rows), dtype=np.float64)
     counts = np.zeros(len(rows), dtype=np.int64)
     device = _device(model)
@@ -168,7 +140,8 @@ def score_ids(model, token_ids: Sequence[np.ndarray], *, bos_id: int | None, pad
         scored = [i for i in indices if len(rows[i]) > 1]
         if not scored:
             continue
-        batch_sums, batch_counts = _score_batch(model, [rows[i] for i in scored], pad_id, device, options.bf16)
+        batch_sums, batch_counts = _score_batch(model, [rows[i] for i in scored], pad_id, device,
+                                                options.precision)
         sums[scored], counts[scored] = batch_sums, batch_counts
     return sums, counts
 

@@ -1,10 +1,15 @@
-"""Zero-shot protein mutation scoring: ``score = LL(mutant) - LL(wild type)`` over the full sequence.
+"""Zero-shot protein mutation scoring, with the field's rule for each model kind (named in the output).
+
+* causal LM, ``log-likelihood-ratio``: ``score = LL(mutant) - LL(wild type)`` over the full sequence;
+* masked LM, ``masked-marginal`` (default, ESM-1v / ProteinGym) or ``wildtype-marginal``: see
+  :mod:`bioLM.scoring.masked`.
 
 Mutations are written ``A23V``: wild-type residue, 1-based position in the wild-type sequence, new residue;
 multi-mutants join them with ``:`` (``A23V:G45D``, the ProteinGym / DeepSequence convention). Every
 mutation is checked against the wild type (residue and position) before any scoring. Log-likelihoods are
 sums over all residues in nats under the causal LM (see :mod:`bioLM.scoring.likelihood`); a positive score
-means the model finds the mutant more likely than the wild type.
+means the model finds the mutant more likely than the wild type. An empty mutation cell is an error (write
+``WT`` for the wild type).
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ from pathlib import Path
 
 from bioLM.alphabet import PROTEIN, normalize
 from bioLM.errors import ConfigError, InputFormatError
-from bioLM.scoring.likelihood import LikelihoodOptions, load_model, log_likelihoods
+from bioLM.model.loading import LoadedModel, load
+from bioLM.scoring.likelihood import LikelihoodOptions, encode, log_likelihoods
+from bioLM.scoring.masked import CAUSAL_RULE, marginal_scores, resolve_rule
 
 logger = logging.getLogger(__name__)
 
 _MUTATION = re.compile(r"^([A-Z*])(\d+)([A-Z*])$")
-WILD_TYPE_NAMES = {"", "wt", "_wt", "wildtype", "wild_type"}
+WILD_TYPE_NAMES = {"wt", "_wt", "wildtype", "wild_type"}
 
 
 @dataclass(frozen=True)
@@ -44,8 +51,10 @@ def parse_mutations(text: str, wild_type: str, separator: str = ":") -> tuple[Mu
 
     Raises ``ValueError`` with the reason (the caller adds file and line): malformed text, position outside
     the sequence, wild-type residue that disagrees, a letter outside the protein alphabet, a position given
-    twice. ``"WT"``, ``"_wt"`` or an empty string mean the wild type (no mutation).
+    twice, an empty cell. ``"WT"`` or ``"_wt"`` mean the wild type (no mutation).
     """
+    if not text.strip():
+        raise ValueError("the mutation cell is empty; write a mutation such as A23V, or WT for the wild type")
     if text.strip().lower() in WILD_TYPE_NAMES:
         return ()
     mutations, seen = [], set()
@@ -94,17 +103,20 @@ class MutationScoringConfig:
     mutation_column: str = "mutant"
     """CSV column with the mutations (A23V or A23V:G45D)."""
     score_column: str = "biolm_score"
-    """Name of the appended score column (LL(mutant) - LL(wild type), nats)."""
+    """Name of the appended score column (nats); a second column ``<score_column>_rule`` names the rule."""
+    scoring: str = "auto"
+    """Scoring rule: ``auto`` (causal: log-likelihood-ratio; masked: masked-marginal), or ``wildtype-marginal``
+    for a masked LM (one forward pass instead of one per mutated position)."""
     fitness_column: str | None = None
     """Measured fitness column: Spearman's rho against the scores is computed (rows without a value skipped)."""
     separator: str = ":"
     """Separator of multi-mutants."""
     max_tokens: int = 16384
     """Token budget per forward batch."""
-    bf16: bool = False
-    """bf16 autocast."""
-    device: str | None = None
-    """torch device; default CUDA when available."""
+    precision: str = "auto"
+    """auto | bf16 | fp32 (see :mod:`bioLM.hardware`)."""
+    device: str = "auto"
+    """auto | cpu | cuda | cuda:N."""
     progress: bool = True
     """tqdm progress bar over batches."""
     max_listed: int = 10
@@ -120,19 +132,24 @@ class MutationScoringResult:
     scores: list[float]
     spearman: float | None = None
     fitness_rows: int = 0
+    scoring: str = CAUSAL_RULE
 
 
 def _read_rows(path: Path, config: MutationScoringConfig) -> tuple[list[str], list[dict[str, str]]]:
     if not path.is_file():
         raise InputFormatError("mutations CSV not found", path=path)
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        columns = list(reader.fieldnames or [])
-        wanted = [config.mutation_column] + ([config.fitness_column] if config.fitness_column else [])
-        for column in wanted:
-            if column not in columns:
-                raise InputFormatError(f"no column {column!r}; the columns are {columns}", path=path, line=1)
-        return columns, list(reader)
+    try:
+        with open(path, newline="") as handle:
+            reader = csv.DictReader(handle)
+            columns = list(reader.fieldnames or [])
+            wanted = [config.mutation_column] + ([config.fitness_column] if config.fitness_column else [])
+            for column in wanted:
+                if column not in columns:
+                    raise InputFormatError(f"no column {column!r}; the columns are {columns}", path=path, line=1)
+            return columns, list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise InputFormatError(f"cannot read the mutations CSV ({reason})", path=path) from None
 
 
 def _parse_rows(rows: list[dict[str, str]], wild_type: str, path: Path, config: MutationScoringConfig
@@ -171,14 +188,35 @@ def spearman(scores: list[float], fitness: list[str]) -> tuple[float | None, int
 
 
 def _write_csv(out: Path, columns: list[str], rows: list[dict[str, str]], scores: list[float],
-               score_column: str) -> None:
+               score_column: str, rule: str) -> None:
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns + [score_column])
+        writer = csv.DictWriter(handle, fieldnames=columns + [score_column, f"{score_column}_rule"])
         writer.writeheader()
         for row, score in zip(rows, scores):
-            writer.writerow({**row, score_column: f"{score:.6g}"})
+            writer.writerow({**row, score_column: f"{score:.6g}", f"{score_column}_rule": rule})
     os.replace(tmp, out)
+
+
+def mutation_scores(loaded: LoadedModel, wild_type: str, sequences: list[str], rule: str,
+                    config: MutationScoringConfig, names: list[str] | None = None) -> list[float]:
+    """Score of each mutant sequence against ``wild_type`` under ``rule`` (see the module docstring)."""
+    labels: dict[str, str] = {wild_type: "wild type"}
+    for sequence, name in zip(sequences, names or [f"#{i + 1}" for i in range(len(sequences))]):
+        labels.setdefault(sequence, name)
+    distinct = list(labels)
+    if rule == CAUSAL_RULE:
+        options = LikelihoodOptions(max_tokens=config.max_tokens, precision=loaded.precision,
+                                    progress=config.progress)
+        sums, _ = log_likelihoods(loaded.model, loaded.tokenizer, distinct, options,
+                                  names=[labels[s] for s in distinct])
+        ll = dict(zip(distinct, sums.tolist()))
+        return [ll[s] - ll[wild_type] for s in sequences]
+    ids = encode(loaded.tokenizer, distinct, [labels[s] for s in distinct])
+    by_sequence = dict(zip(distinct, ids))
+    values = marginal_scores(loaded, by_sequence[wild_type], ids, rule, config.max_tokens)
+    score = dict(zip(distinct, values.tolist()))
+    return [score[s] for s in sequences]
 
 
 def score_mutations(model_dir: str | Path, wild_type: str, mutations_csv: str | Path, out: str | Path | None,
@@ -198,19 +236,13 @@ def score_mutations(model_dir: str | Path, wild_type: str, mutations_csv: str | 
     if config.score_column in columns:
         raise ConfigError(f"{path} already has a column {config.score_column!r}; pick another --score-column")
     sequences = _parse_rows(rows, wild_type, path, config)
-    model, tokenizer = load_model(model_dir, device=config.device)
-    names: dict[str, str] = {wild_type: "wild type"}
-    for line, sequence in enumerate(sequences, start=2):
-        names.setdefault(sequence, f"{path.name} line {line}")
-    distinct = list(names)
-    sums, _ = log_likelihoods(model, tokenizer, distinct,
-                              LikelihoodOptions(max_tokens=config.max_tokens, bf16=config.bf16,
-                                                progress=config.progress), names=[names[s] for s in distinct])
-    ll = dict(zip(distinct, sums.tolist()))
-    scores = [ll[s] - ll[wild_type] for s in sequences]
-    result = MutationScoringResult(rows=len(rows), out=Path(out) if out else None, scores=scores)
+    loaded = load(model_dir, device=config.device, precision=config.precision)
+    rule = resolve_rule(config.scoring, loaded.kind, "score-mutations")
+    names = [f"{path.name} line {line}" for line in range(2, len(sequences) + 2)]
+    scores = mutation_scores(loaded, wild_type, sequences, rule, config, names)
+    result = MutationScoringResult(rows=len(rows), out=Path(out) if out else None, scores=scores, scoring=rule)
     if out:
-        _write_csv(Path(out), columns, rows, scores, config.score_column)
+        _write_csv(Path(out), columns, rows, scores, config.score_column, rule)
     if config.fitness_column:
         result.spearman, result.fitness_rows = spearman(scores, [r[config.fitness_column] for r in rows])
         logger.info("Spearman rho vs %s: %s over %d rows", config.fitness_column, result.spearman,

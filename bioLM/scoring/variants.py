@@ -1,4 +1,7 @@
-"""Zero-shot variant scoring: ``score = LL(window with ALT) - LL(window with REF)`` under a causal LM.
+"""Zero-shot variant scoring: ``score = LL(window with ALT) - LL(window with REF)`` under a causal LM, or a
+masked LM's rule (``masked-llr``, GPN's; or ``pseudo-log-likelihood``, see :mod:`bioLM.scoring.masked`). The
+rule is named in the output VCF header (``##biolm_score_variants=<...,scoring=RULE>`` and the INFO description)
+and in the TSV's ``scoring`` column.
 
 Method (documented choices):
 
@@ -39,29 +42,28 @@ import pysam
 
 from bioLM.alphabet import reverse_complement
 from bioLM.errors import ConfigError, InputFormatError
-from bioLM.scoring.likelihood import (
-    LikelihoodOptions,
-    check_causal_tokenizer,
-    encode,
-    load_model,
-    model_context,
-    score_ids,
-)
-from bioLM.scoring.vcf import (
+from bioLM.io.vcf import (
     WindowPair,
     check_vcf_file,
     count_header_lines,
     missing_contig_error,
+    open_variant_file,
     read_contig_map,
+    record_location,
+    ref_problem,
+    reference_contig,
     skip_reason,
     window_interval,
     window_pair,
 )
+from bioLM.model.loading import LoadedModel, load
+from bioLM.scoring.likelihood import LikelihoodOptions, check_causal_tokenizer, encode, score_ids
+from bioLM.scoring.masked import CAUSAL_RULE, masked_log_probs, pseudo_log_likelihoods, resolve_rule
 
 logger = logging.getLogger(__name__)
 
 FILTER_REF_MISMATCH = "BIOLM_REF_MISMATCH"
-TSV_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "llr", "llr_fwd", "llr_rev", "skip"]
+TSV_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "llr", "llr_fwd", "llr_rev", "scoring", "skip"]
 
 
 @dataclass
@@ -82,12 +84,14 @@ class VariantScoringConfig:
     """Also write a flat table, one row per ALT allele."""
     max_tokens: int = 16384
     """Token budget per forward batch."""
-    bf16: bool = False
-    """bf16 autocast for the forward passes."""
+    scoring: str = "auto"
+    """auto (causal: log-likelihood-ratio; masked: masked-llr), or pseudo-log-likelihood for a masked LM."""
+    precision: str = "auto"
+    """auto | bf16 | fp32 (see :mod:`bioLM.hardware`)."""
     chunk_records: int = 2048
     """VCF records scored together (bounds memory; output is streamed chunk by chunk)."""
-    device: str | None = None
-    """torch device; default CUDA when available."""
+    device: str = "auto"
+    """auto | cpu | cuda | cuda:N."""
     progress: bool = True
     """tqdm progress bar over records."""
     max_listed: int = 10
@@ -97,6 +101,8 @@ class VariantScoringConfig:
     INFO/BIOLM_CSQ and a TSV ``csq`` column (:mod:`bioLM.scoring.consequence`)."""
     genetic_code: int = 1
     """NCBI translation table for the consequences (1 standard, 11 bacteria and plastids)."""
+    rule: str = CAUSAL_RULE
+    """The resolved scoring rule (set by :func:`score_variants` from ``scoring`` and the model's kind)."""
 
     def __post_init__(self) -> None:
         if self.strands not in ("both", "+", "-"):
@@ -120,6 +126,7 @@ class VariantScoringSummary:
     out: Path | None = None
     tsv: Path | None = None
     indexed: bool = False
+    rule: str = CAUSAL_RULE
 
 
 @dataclass
@@ -137,11 +144,7 @@ def _iter_records(vcf: Path, header_out: list[str] | None = None
                   ) -> Iterator[tuple[int, pysam.VariantRecord, pysam.VariantFile]]:
     """Yield ``(index, record, handle)``; at the end append the header text (with the contigs htslib added
     for undeclared names) to ``header_out``."""
-    try:
-        handle = pysam.VariantFile(str(vcf))
-    except (OSError, ValueError) as error:
-        raise InputFormatError(f"cannot be read as VCF ({error})", path=vcf) from error
-    with handle:
+    with open_variant_file(vcf) as handle:
         index = 0
         iterator = iter(handle)
         while True:
@@ -157,42 +160,24 @@ def _iter_records(vcf: Path, header_out: list[str] | None = None
             index += 1
 
 
-def _reference_of(record, contig_map: dict[str, str], genome) -> str | None:
-    name = contig_map.get(record.contig, record.contig)
-    return name if name in genome else None
-
-
-def _ref_problem(record, contig: str, genome) -> str | None:
-    """Why REF disagrees with the reference (None when it matches)."""
-    length = genome.lengths[contig]
-    end = record.start + len(record.ref)
-    if end > length:
-        return f"REF {record.ref!r} at {record.contig}:{record.pos} runs past the contig end ({length})"
-    expected = genome.fetch(contig, record.start, end)
-    if expected != record.ref.upper():
-        return f"{record.contig}:{record.pos} REF {record.ref!r} but the reference has {expected!r}"
-    return None
-
-
 def _validate(vcf: Path, genome, reference: Path, config: VariantScoringConfig,
               contig_map: dict[str, str]) -> _Plan:
     """First pass (no model): contigs exist, REF matches the reference. Raises before any scoring starts."""
-    missing: dict[str, int] = {}
+    missing: dict[str, str] = {}
     mismatches: list[tuple[int, str]] = []
     mismatched: set[int] = set()
     contigs: dict[str, str] = {}
-    records, header_lines, headers = 0, 0, []
+    records, headers = 0, []
+    header_lines = count_header_lines(vcf)
     for index, record, _ in _iter_records(vcf, headers):
-        if index == 0:
-            header_lines = count_header_lines(vcf)
-        line = header_lines + index + 1
+        line = record_location(header_lines, index)
         records = index + 1
-        contig = _reference_of(record, contig_map, genome)
+        contig = reference_contig(record.contig, contig_map, genome)
         if contig is None:
             missing.setdefault(record.contig, line)
             continue
         contigs[record.contig] = contig
-        problem = _ref_problem(record, contig, genome)
+        problem = ref_problem(genome, contig, record.start, record.ref, record.contig)
         if problem is not None:
             mismatched.add(index)
             mismatches.append((line, problem))
@@ -200,12 +185,13 @@ def _validate(vcf: Path, genome, reference: Path, config: VariantScoringConfig,
     if missing:
         raise missing_contig_error(missing, genome.contigs, vcf, reference)
     if mismatches and not config.skip_ref_mismatch:
-        listed = "; ".join(f"line {line}: {text}" for line, text in mismatches[:config.max_listed])
+        listed = "; ".join(f"{line}: {text}" for line, text in mismatches[:config.max_listed])
         raise InputFormatError(
             f"{len(mismatches)} record(s) have a REF allele that disagrees with the reference {reference} "
             f"(first: {listed}). Check that the VCF was called against this reference, or pass "
             "--skip-ref-mismatch to skip them (counted, FILTER BIOLM_REF_MISMATCH)", path=vcf)
-    return _Plan(records, header, header_lines or len(header.splitlines()), mismatched, contigs)
+    return _Plan(records, header, header_lines if header_lines is not None else len(header.splitlines()),
+                 mismatched, contigs)
 
 
 def _output_header(header: str, config: VariantScoringConfig, model_dir: Path) -> str:
@@ -213,10 +199,13 @@ def _output_header(header: str, config: VariantScoringConfig, model_dir: Path) -
         f"strand {config.strands}"
     lines = [line for line in header.splitlines()
              if not line.startswith(("##INFO=<ID=BIOLM_", f"##FILTER=<ID={FILTER_REF_MISMATCH}", "##biolm"))]
-    ours = [f'##INFO=<ID=BIOLM_LLR,Number=A,Type=Float,Description="bioLM log-likelihood ratio, nats: '
-            f'LL(ALT window) - LL(REF window), {config.window} bp window, {strands}">',
+    what = {CAUSAL_RULE: "LL(ALT window) - LL(REF window)",
+            "masked-llr": "log p(ALT) - log p(REF) at the masked variant token (GPN rule)",
+            "pseudo-log-likelihood": "PLL(ALT window) - PLL(REF window)"}[config.rule]
+    ours = [f'##INFO=<ID=BIOLM_LLR,Number=A,Type=Float,Description="bioLM score ({config.rule}), nats: '
+            f'{what}, {config.window} bp window, {strands}">',
             '##INFO=<ID=BIOLM_SKIP,Number=A,Type=String,Description="Why bioLM did not score this ALT '
-            '(symbolic, invalid_allele, too_long, ref_mismatch); . when scored">']
+            '(symbolic, invalid_allele, too_long, ref_mismatch, not_single_token); . when scored">']
     if config.strands == "both":
         ours += ['##INFO=<ID=BIOLM_LLR_FWD,Number=A,Type=Float,Description="bioLM LLR on the forward strand">',
                  '##INFO=<ID=BIOLM_LLR_REV,Number=A,Type=Float,Description="bioLM LLR on the reverse '
@@ -226,7 +215,8 @@ def _output_header(header: str, config: VariantScoringConfig, model_dir: Path) -
     if config.annotation is not None:
         from bioLM.scoring.consequence import header_line
         ours.append(header_line(config.annotation, config.genetic_code))
-    ours.append(f"##biolm_score_variants=<model={model_dir},window={config.window},strands={config.strands}>")
+    ours.append(f"##biolm_score_variants=<model={model_dir},window={config.window},strands={config.strands},"
+                f"scoring={config.rule}>")
     chrom = next(i for i, line in enumerate(lines) if line.startswith("#CHROM"))
     return "\n".join(lines[:chrom] + ours + lines[chrom:]) + "\n"
 
@@ -269,32 +259,65 @@ def _strand_sequences(pair: WindowPair, strands: str) -> list[str]:
     return forward + reverse
 
 
-def _score_chunk(alleles: list[list[_Allele]], model, tokenizer, config: VariantScoringConfig) -> None:
+def _score_chunk(alleles: list[list[_Allele]], loaded: LoadedModel, config: VariantScoringConfig) -> None:
     """Fill ``llr`` of every scorable allele in place (too-long windows get skip='too_long')."""
     scorable = [a for group in alleles for a in group if a.skip is None]
     wanted = {s: None for a in scorable for s in _strand_sequences(a.pair, config.strands)}
     distinct = list(wanted)
-    ids = encode(tokenizer, distinct)
-    context = model_context(model)
-    limit = (context - 1) if context is not None else None
-    fits = {s: limit is None or len(i) <= limit for s, i in zip(distinct, ids)}
-    keep = [i for i, s in enumerate(distinct) if fits[s]]
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    sums, _ = score_ids(model, [ids[i] for i in keep], bos_id=tokenizer.bos_token_id, pad_id=pad,
-                        options=LikelihoodOptions(max_tokens=config.max_tokens, bf16=config.bf16))
-    ll = {distinct[i]: float(v) for i, v in zip(keep, sums)}
+    ids = dict(zip(distinct, encode(loaded.tokenizer, distinct)))
+    limit = None if loaded.context is None else loaded.context - len(loaded.prefix) - len(loaded.suffix)
+    fits = {s: limit is None or len(i) <= limit for s, i in ids.items()}
+    if config.rule == "masked-llr":
+        _masked_llr(scorable, ids, fits, loaded, config)
+        return
+    keep = [s for s in distinct if fits[s]]
+    if config.rule == CAUSAL_RULE:
+        sums, _ = score_ids(loaded.model, [ids[s] for s in keep], bos_id=loaded.prefix[0] if loaded.prefix else None,
+                            pad_id=loaded.pad_id, options=LikelihoodOptions(max_tokens=config.max_tokens,
+                                                                            precision=loaded.precision))
+    else:
+        sums = pseudo_log_likelihoods(loaded, [ids[s] for s in keep], config.max_tokens)
+    ll = {s: float(v) for s, v in zip(keep, sums)}
     for allele in scorable:
         sequences = _strand_sequences(allele.pair, config.strands)
         if not all(fits[s] for s in sequences):
             allele.skip = "too_long"
             continue
-        diffs = [ll[sequences[k + 1]] - ll[sequences[k]] for k in range(0, len(sequences), 2)]
-        if config.strands == "both":
-            allele.llr = (diffs[0], diffs[1])
-        elif config.strands == "+":
-            allele.llr = (diffs[0], float("nan"))
-        else:
-            allele.llr = (float("nan"), diffs[0])
+        _set_llr(allele, [ll[sequences[k + 1]] - ll[sequences[k]] for k in range(0, len(sequences), 2)], config)
+
+
+def _set_llr(allele: _Allele, diffs: list[float], config: VariantScoringConfig) -> None:
+    if config.strands == "both":
+        allele.llr = (diffs[0], diffs[1])
+    elif config.strands == "+":
+        allele.llr = (diffs[0], float("nan"))
+    else:
+        allele.llr = (float("nan"), diffs[0])
+
+
+def _masked_llr(scorable: list[_Allele], ids: dict[str, np.ndarray], fits: dict[str, bool], loaded: LoadedModel,
+                config: VariantScoringConfig) -> None:
+    """GPN's rule: mask the one token where the REF and ALT windows differ; log p(ALT token) - log p(REF token)."""
+    items, owners = [], []
+    for allele in scorable:
+        sequences = _strand_sequences(allele.pair, config.strands)
+        if not all(fits[s] for s in sequences):
+            allele.skip = "too_long"
+            continue
+        pairs = [(ids[sequences[k]], ids[sequences[k + 1]]) for k in range(0, len(sequences), 2)]
+        if any(len(r) != len(a) or int((r != a).sum()) != 1 for r, a in pairs):
+            allele.skip = "not_single_token"  # indels, or a change spanning tokens: use pseudo-log-likelihood
+            continue
+        for ref, alt in pairs:
+            position = int(np.flatnonzero(ref != alt)[0])
+            items.append((ref, position, [int(ref[position]), int(alt[position])]))
+        owners.append((allele, len(pairs)))
+    values = masked_log_probs(loaded, [i[0] for i in items], [i[1] for i in items], [i[2] for i in items],
+                              config.max_tokens)
+    k = 0
+    for allele, count in owners:
+        _set_llr(allele, [float(v[1] - v[0]) for v in values[k:k + count]], config)
+        k += count
 
 
 def _value(x: float) -> str:
@@ -324,13 +347,13 @@ def _vcf_line(record, alleles: list[_Allele], config: VariantScoringConfig) -> s
     return "\t".join(columns) + "\n"
 
 
-def _tsv_rows(record, alleles: list[_Allele], csq: bool = False) -> str:
+def _tsv_rows(record, alleles: list[_Allele], rule: str, csq: bool = False) -> str:
     rows = []
     for allele in alleles:
         alt = (record.alts or (".",))[allele.alt] or "."
         values = [record.contig, str(record.pos), record.id or ".", record.ref, alt,
                   _value(_combined(allele)), _value(allele.llr[0] if allele.skip is None else np.nan),
-                  _value(allele.llr[1] if allele.skip is None else np.nan), allele.skip or ""]
+                  _value(allele.llr[1] if allele.skip is None else np.nan), rule, allele.skip or ""]
         values += [allele.csq or "."] if csq else []
         rows.append("\t".join(values) + "\n")
     return "".join(rows)
@@ -357,7 +380,7 @@ class _Writer:
     def write(self, record, alleles: list[_Allele], config: VariantScoringConfig) -> None:
         self._vcf.write(_vcf_line(record, alleles, config).encode())
         if self._tsv:
-            self._tsv.write(_tsv_rows(record, alleles, self.csq))
+            self._tsv.write(_tsv_rows(record, alleles, config.rule, self.csq))
 
     def abort(self) -> None:
         self._files.close()
@@ -401,10 +424,11 @@ def _count(summary: VariantScoringSummary, alleles: list[_Allele]) -> None:
             summary.skipped[allele.skip] = summary.skipped.get(allele.skip, 0) + 1
 
 
-def default_window(model) -> int:
-    """``min(256, context - 17)`` bases for a model of ``context`` tokens (256 when the config does not say)."""
-    context = model_context(model)
-    return 256 if context is None else max(1, min(256, context - 17))
+def default_window(loaded: LoadedModel) -> int:
+    """``min(256, context - 17)`` bases for a model of ``context`` tokens (256 when the config does not say);
+    a masked model also leaves room for its trailing special tokens."""
+    context = loaded.context
+    return 256 if context is None else max(1, min(256, context - 17 - len(loaded.suffix)))
 
 
 def score_variants(model_dir: str | Path, reference: str | Path, vcf: str | Path, out: str | Path,
@@ -427,15 +451,23 @@ def score_variants(model_dir: str | Path, reference: str | Path, vcf: str | Path
     contig_map = read_contig_map(config.contig_map) if config.contig_map else {}
     with Genome(reference) as genome:
         plan = _validate(vcf, genome, reference, config, contig_map)
-        model, tokenizer = load_model(model_dir, device=config.device)
-        check_causal_tokenizer(tokenizer)
+        loaded = load(model_dir, device=config.device, precision=config.precision)
+        config = replace(config, rule=resolve_rule(config.scoring, loaded.kind, "score-variants"))
+        if loaded.kind == "causal":
+            check_causal_tokenizer(loaded.tokenizer)
         if config.window is None:
-            config = replace(config, window=default_window(model))
-        summary = VariantScoringSummary(records=plan.records, ref_mismatch_records=len(plan.mismatched))
+            config = replace(config, window=default_window(loaded))
+        summary = VariantScoringSummary(records=plan.records, ref_mismatch_records=len(plan.mismatched),
+                                        rule=config.rule)
         writer = _Writer(out, Path(config.tsv) if config.tsv else None,
                          _output_header(plan.header, config, model_dir), csq=config.annotation is not None)
         try:
-            _score_all(vcf, plan, genome, model, tokenizer, config, writer, summary)
+            _score_all(vcf, plan, genome, loaded, config, writer, summary)
+            if summary.scored == 0 and summary.records > 0:
+                skipped = ", ".join(f"{k}={v}" for k, v in sorted(summary.skipped.items())) or "no ALT alleles"
+                hint = " (too_long: lower --window)" if "too_long" in summary.skipped else ""
+                raise InputFormatError(f"no variant was scored: {summary.records} record(s), skipped: "
+                                       f"{skipped}{hint}; nothing written", path=vcf)
         except BaseException:
             writer.abort()
             raise
@@ -446,7 +478,7 @@ def score_variants(model_dir: str | Path, reference: str | Path, vcf: str | Path
     return summary
 
 
-def _score_all(vcf: Path, plan: _Plan, genome, model, tokenizer, config: VariantScoringConfig,
+def _score_all(vcf: Path, plan: _Plan, genome, loaded: LoadedModel, config: VariantScoringConfig,
                writer: _Writer, summary: VariantScoringSummary) -> None:
     from tqdm.auto import tqdm
 
@@ -457,7 +489,7 @@ def _score_all(vcf: Path, plan: _Plan, genome, model, tokenizer, config: Variant
         with tqdm(total=plan.records, desc="variants", unit="rec", disable=not config.progress) as bar:
             for chunk in _chunks(vcf, config.chunk_records):
                 alleles = _plan_chunk(chunk, plan, genome, config)
-                _score_chunk(alleles, model, tokenizer, config)
+                _score_chunk(alleles, loaded, config)
                 annotate_alleles(annotator, chunk, alleles, plan.contigs)
                 for (_, record), group in zip(chunk, alleles):
                     writer.write(record, group, config)

@@ -1,8 +1,8 @@
 """Tokenizers for DNA and protein: per-residue (``char``), k-mer (non-overlapping or overlapping) and BPE.
 
 Every tokenizer is a ``transformers.PreTrainedTokenizerFast`` saved as ``tokenizer.json`` +
-``tokenizer_config.json`` and loadable with ``AutoTokenizer.from_pretrained(dir)``; importing this package
-registers the overlapping k-mer class with ``AutoTokenizer``. Special tokens, same ids everywhere:
+``tokenizer_config.json`` and loadable with ``AutoTokenizer.from_pretrained(dir)``; ``import bioLM`` registers the overlapping k-mer class
+with ``AutoTokenizer`` (in :func:`bioLM.model.register_auto_classes`). Special tokens, same ids everywhere:
 ``<pad>``=0, ``<unk>``=1, ``<bos>``=2, ``<eos>``=3 (record separator), ``<mask>``=4. Letters are upper-cased,
 DNA reads U as T, and characters outside the vocabulary become ``<unk>`` (the readers do strict checking).
 """
@@ -22,7 +22,7 @@ from bioLM.tokenization.api import (
     write_side_file,
 )
 from bioLM.tokenization.encode import encode_sequence
-from bioLM.tokenization.hf import BioLMOverlappingKmerTokenizer, register
+from bioLM.tokenization.hf import BioLMOverlappingKmerTokenizer
 from bioLM.tokenization.offsets import encode_with_offsets, token_offsets, tokens_to_bases
 from bioLM.tokenization.revcomp import complement_table, reverse_complement, reverse_complement_ids
 from bioLM.tokenization.special import (
@@ -34,8 +34,6 @@ from bioLM.tokenization.special import (
     SPECIAL_TOKENS,
     UNK_ID,
 )
-
-register()
 
 __all__ = [
     "BOS_ID", "EOS_ID", "KINDS", "MASK_ID", "N_SPECIAL", "PAD_ID", "SPECIAL_TOKENS", "SPEC_FILE", "UNK_ID",

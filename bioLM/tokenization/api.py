@@ -105,7 +105,7 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
     if not (path / "tokenizer.json").is_file():
         raise ModelDirectoryError(f"{path}: no tokenizer.json here; build one with "
                                   "`biolm tokenizer train --kind ... --out DIR` or point at a model directory")
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
     if tokenizer.init_kwargs.get("biolm"):
         return tokenizer
     info = _side_file_info(path)
@@ -113,7 +113,7 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
         return tokenizer  # a foreign tokenizer: no bioLM identity
     spec = TokenizerSpec(info["kind"], info["alphabet"], info.get("k"), info.get("stride"))
     if spec.overlapping and not isinstance(tokenizer, BioLMOverlappingKmerTokenizer):
-        tokenizer = BioLMOverlappingKmerTokenizer.from_pretrained(str(path))
+        tokenizer = BioLMOverlappingKmerTokenizer.from_pretrained(str(path), trust_remote_code=False)
     tokenizer.init_kwargs["biolm"] = info
     return tokenizer
 

@@ -4,15 +4,16 @@ Standard kinds (char, non-overlapping k-mer, BPE) are plain ``PreTrainedTokenize
 alias of ``TokenizersBackend``) built from a ``tokenizers`` pipeline. Overlapping k-mers cannot be expressed with
 ``tokenizers`` components (no pre-tokenizer emits overlapping pieces), so they use
 :class:`BioLMOverlappingKmerTokenizer`, a ``PreTrainedTokenizerFast`` subclass whose ``__call__`` computes ids
-with bioLM's numpy k-mer path. It is registered with ``AutoTokenizer`` when ``bioLM.tokenization`` is imported,
-so ``AutoTokenizer.from_pretrained(dir)`` works after ``import bioLM.tokenization`` (or ``import bioLM``).
+with bioLM's numpy k-mer path. It is registered with ``AutoTokenizer`` by
+:func:`bioLM.model.register_auto_classes` (the one registration place), which ``import bioLM`` runs as soon as
+transformers is imported, so ``AutoTokenizer.from_pretrained(dir)`` works after ``import bioLM``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from transformers import AutoTokenizer, PretrainedConfig, PreTrainedTokenizerFast
+from transformers import PretrainedConfig, PreTrainedTokenizerFast
 from transformers.tokenization_utils_base import BatchEncoding, TruncationStrategy
 
 from bioLM.tokenization.special import BOS_ID, EOS_ID
@@ -77,7 +78,3 @@ class BioLMOverlappingKmerTokenizer(PreTrainedTokenizerFast):
         ids = self(text, add_special_tokens=add_special_tokens)["input_ids"]
         return self.convert_ids_to_tokens(ids)
 
-
-def register() -> None:
-    """Make ``AutoTokenizer`` resolve ``tokenizer_class: BioLMOverlappingKmerTokenizer`` (idempotent)."""
-    AutoTokenizer.register(BioLMTokenizerConfig, tokenizer_class=BioLMOverlappingKmerTokenizer, exist_ok=True)

@@ -11,9 +11,9 @@ from typing import Any
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 
 from bioLM.errors import BioLMError
+from bioLM.model.modeling import log_probs_function
 
 LN2 = math.log(2.0)
 
@@ -28,6 +28,15 @@ def cosine_with_warmup(step: int, warmup_steps: int, max_steps: int, min_lr_rati
         return (step + 1) / max(1, warmup_steps)
     progress = min(1.0, (step - warmup_steps) / max(1, max_steps - warmup_steps))
     return min_lr_ratio + (1.0 - min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def next_token_nats(model: torch.nn.Module, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pretraining step's forward: ids (B, T+1) -> (nats (B, T), targets (B, T)); positions 0..T-1 predict
+    1..T. Calls :func:`bioLM.model.modeling.log_probs_function` (compiled by ``compile_blocks``);
+    ``benchmarks/train_speed.py`` times exactly this function."""
+    inputs, targets = ids[:, :-1], ids[:, 1:]
+    logits = model(input_ids=inputs, use_cache=False).logits  # (B, T, V)
+    return -log_probs_function(model)(logits, targets), targets
 
 
 class BioLMLightningModule(L.LightningModule):
@@ -57,11 +66,7 @@ class BioLMLightningModule(L.LightningModule):
     # ---- loss ----
     def _loss_terms(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per-token nats (B, T), targets (B, T), loss weights (B, T)."""
-        ids = batch["input_ids"]
-        inputs, targets = ids[:, :-1], ids[:, 1:]
-        logits = self.model(input_ids=inputs, use_cache=False).logits  # (B, T, V)
-        nats = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none")
-        nats = nats.view_as(targets)
+        nats, targets = next_token_nats(self.model, batch["input_ids"])  # (B, T) each
         weights = torch.ones_like(nats)
         if "soft_mask" in batch and self.hparams.soft_mask_weight != 1.0:
             masked = batch["soft_mask"][:, 1:].to(nats.dtype)

@@ -43,7 +43,9 @@ def test_file_bits_counts_only_acgt_and_matches_the_coder(tmp_path, coding_model
     records = [("a", random_dna(150, np.random.default_rng(1)) + "NNNNNRY"), ("b", "acgtAC")]
     source = write_fasta_records(tmp_path / "in.fa", records)
     config = CodecConfig(lanes=2, min_lane_tokens=40)
-    result = file_bits(coding_model, source, config)
+    from bioLM.model.loading import load
+
+    result = file_bits(load(tiny_model_dir, device="cpu", precision="fp32"), source, config)
     assert (result.records, result.letters, result.bases) == (2, 163, 156)
     assert result.baselines["2bit"] == 2.0
     report = compress_fasta(tiny_model_dir, source, tmp_path / "x.blm", config, coding=coding_model)

@@ -20,7 +20,9 @@ def test_coded_size_matches_theoretical_bits_on_100kb(tmp_path, trained_model_di
     sequence = markov_dna(100_000, np.random.default_rng(7), order=2)[-100_000:]
     source = write_fasta_records(tmp_path / "seq.fa", [("markov100k", sequence)])
     report = compress_fasta(trained_model_dir, source, tmp_path / "seq.blm", CONFIG, coding=coding)
-    theory = file_bits(coding, source, CONFIG)
+    from bioLM.model.loading import load
+
+    theory = file_bits(load(trained_model_dir, device="cpu", precision="fp32"), source, CONFIG)
     assert theory.bases == report.bases == 100_000
     assert theory.bits_per_base < 1.95  # the model learned something: below the 2-bit code
     payload_bits = 8 * report.payload_bytes

@@ -173,14 +173,22 @@ def test_vcf_snv_and_indels(tmp_path, reference):
     assert [r.metadata["pos"] for r in records] == [5, 51, 101]
     ins, dele, sn = records
     assert sn.id == "snv1"
-    assert sn.sequences["ref"] == chrom[90:110] and len(sn.sequences["alt"]) == 20
+    # one window rule with score-variants (bioLM.io.vcf): centred on REF, shifted inward at contig ends
+    assert sn.sequences["ref"] == chrom[91:111] and len(sn.sequences["alt"]) == 20
     alt = sn.metadata["alt"]
-    assert sn.sequences["alt"] == chrom[90:100] + alt + chrom[101:110]
-    assert dele.sequences["alt"] == chrom[40:51] + chrom[53:62]
-    assert dele.sequences["ref"] == chrom[40:60]
-    assert ins.sequences["ref"] == "NNNNNN" + chrom[:14]  # window starts 6 bases before the contig
-    assert ins.sequences["alt"] == "NNNNNN" + chrom[:5] + "GGG" + chrom[5:11]
-    assert ins.metadata["window_start"] == -6 and ins.metadata["variant_offset"] == 10
+    assert sn.sequences["alt"] == chrom[91:100] + alt + chrom[101:111]
+    assert dele.sequences["ref"] == chrom[42:62]
+    assert dele.sequences["alt"] == chrom[42:51] + chrom[53:62]  # same interval, 2 bases shorter
+    assert ins.sequences["ref"] == chrom[:20]  # shifted to the contig start, never padded with N
+    assert ins.sequences["alt"] == chrom[:5] + "GGG" + chrom[5:20]
+    assert ins.metadata["window_start"] == 0 and ins.metadata["variant_offset"] == 4
+
+
+def test_vcf_position_past_contig_end_says_so(tmp_path, reference):
+    path, chrom = reference
+    vcf = _vcf(tmp_path, ["chr2\t49\t.\tACGT\tA\t.\t.\t."])  # chr2 has 50 bases: REF runs past its end
+    with pytest.raises(InputFormatError, match=r"line 5 chr2:49 REF=ACGT runs past the end of contig chr2"):
+        list(variant_records(path, vcf, window=10))
 
 
 def test_vcf_ref_mismatch_error_and_skip(tmp_path, reference):

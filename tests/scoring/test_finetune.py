@@ -42,7 +42,7 @@ def test_classification_learns_and_exports(tmp_path, random_dna_dir, rng):
 
     task = gc_task(rng, "classification")
     result = finetune(random_dna_dir, task, tmp_path / "clf", learning_rate=3e-3, max_epochs=4, patience=2,
-                      batch_size=16, progress=False, accelerator="cpu")
+                      batch_size=16, progress=False, device="cpu")
     assert result.metrics["test"]["auroc"] > 0.9 and result.metrics["test"]["accuracy"] > 0.8
     saved = json.loads((tmp_path / "clf" / "metrics.json").read_text())
     assert saved["labels"] == ["at_rich", "gc_rich"] and saved["metrics"]["test"] == result.metrics["test"]
@@ -57,11 +57,11 @@ def test_classification_learns_and_exports(tmp_path, random_dna_dir, rng):
 
 
 def test_regression_frozen_backbone_stops_early(tmp_path, random_dna_dir, rng):
-    from bioLM.scoring.likelihood import load_model
+    from bioLM.model.loading import load as load_model
 
     task = gc_task(rng, "regression")
     result = finetune(random_dna_dir, task, tmp_path / "reg", freeze_backbone=True, learning_rate=0.0,
-                      max_epochs=6, patience=1, batch_size=32, progress=False, accelerator="cpu")
+                      max_epochs=6, patience=1, batch_size=32, progress=False, device="cpu")
     assert result.epochs < 6  # lr 0: the validation loss never improves after the first epoch
     assert set(result.metrics["test"]) == {"spearman", "r2"}
     backbone, _ = load_model(random_dna_dir, device="cpu")
@@ -79,7 +79,7 @@ def test_bad_sequence_named(tmp_path, random_dna_dir, rng):
     task = gc_task(rng, "classification", sizes=(4, 2, 2))
     task.splits["train"].sequences[1] = "ACGT!"
     with pytest.raises(AlphabetError, match="train #2"):
-        finetune(random_dna_dir, task, tmp_path / "x", max_epochs=1, progress=False, accelerator="cpu")
+        finetune(random_dna_dir, task, tmp_path / "x", max_epochs=1, progress=False, device="cpu")
 
 
 def test_cli_finetune_on_gue_folder(tmp_path, random_dna_dir, rng, capsys):
@@ -92,7 +92,7 @@ def test_cli_finetune_on_gue_folder(tmp_path, random_dna_dir, rng, capsys):
         rows = zip(task.splits[split].sequences, task.splits[split].labels)
         (folder / f"{name}.csv").write_text("sequence,label\n" + "".join(f"{s},{y}\n" for s, y in rows))
     code = main(["finetune", "--model", str(random_dna_dir), "--task", str(folder), "--out", str(tmp_path / "o"),
-                 "--max-epochs", "1", "--accelerator", "cpu"])
+                 "--max-epochs", "1", "--device", "cpu"])
     out = capsys.readouterr().out
     printed = json.loads(out[out.index('{\n  "out"'):])  # after the progress bar
     assert code == 0 and printed["kind"] == "classification" and "auroc" in printed["metrics"]["test"]

@@ -6,8 +6,9 @@ import pytest
 from bioLM.cli import main
 from bioLM.errors import AlphabetError, ConfigError
 from bioLM.io import read_fastx
+from bioLM.model.loading import load as load_model
 from bioLM.scoring.generate import GenerateOptions, generate, generate_sequences
-from bioLM.scoring.likelihood import load_model, log_likelihoods
+from bioLM.scoring.likelihood import log_likelihoods
 
 
 def test_seeded_reproducible_and_described(tmp_path, random_dna_dir):

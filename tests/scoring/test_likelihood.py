@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from bioLM.errors import AlphabetError, ConfigError
-from bioLM.scoring.likelihood import LikelihoodOptions, load_model, log_likelihoods, unique_log_likelihoods
+from bioLM.model.loading import load as load_model
+from bioLM.scoring.likelihood import LikelihoodOptions, log_likelihoods, unique_log_likelihoods
 
 
 def direct(model, tokenizer, sequence: str) -> float:
@@ -32,7 +33,7 @@ def test_bf16_close_to_fp32(random_dna_dir):
     model, tokenizer = load_model(random_dna_dir, device="cpu")
     seqs = ["ACGTACGTTTGACCA" * 3, "GGGCCCAAT"]
     full, _ = log_likelihoods(model, tokenizer, seqs)
-    half, _ = log_likelihoods(model, tokenizer, seqs, LikelihoodOptions(bf16=True))
+    half, _ = log_likelihoods(model, tokenizer, seqs, LikelihoodOptions(precision="bf16"))
     np.testing.assert_allclose(half, full, rtol=0.05)
 
 

@@ -9,9 +9,10 @@ import pytest
 
 from bioLM.alphabet import reverse_complement
 from bioLM.errors import ContigNotFoundError, InputFormatError
-from bioLM.scoring.likelihood import load_model, log_likelihoods
+from bioLM.io.vcf import skip_reason, window_interval, window_pair
+from bioLM.model.loading import load as load_model
+from bioLM.scoring.likelihood import log_likelihoods
 from bioLM.scoring.variants import score_variants
-from bioLM.scoring.vcf import skip_reason, window_interval, window_pair
 from bioLM.synthetic import random_dna, write_fasta_records
 
 REPEAT = "ACGTTGCAAGGC"  # the period the repeat model was trained on (conftest.REPEAT)
@@ -65,7 +66,7 @@ def test_scores_known_differences(tmp_path, reference, repeat_model_dir):
             "chr2 160 . " + pysam.FastaFile(str(reference)).fetch("chr2", 159, 160) + " . . . ."]
     vcf = write_vcf(tmp_path / "in.vcf", rows)
     summary = score_variants(repeat_model_dir, reference, vcf, tmp_path / "out.vcf.gz", window=WINDOW,
-                             tsv=tmp_path / "out.tsv", progress=False, device="cpu")
+                             tsv=tmp_path / "out.tsv", progress=False, device="cpu", precision="fp32")
     assert (summary.records, summary.alleles, summary.skipped) == (5, 8, {"symbolic": 2, "no_alt": 1})
     assert summary.scored == 5 and summary.indexed
     assert Path(str(tmp_path / "out.vcf.gz") + ".tbi").is_file()
@@ -83,7 +84,7 @@ def test_scores_known_differences(tmp_path, reference, repeat_model_dir):
     assert del_rec.info["BIOLM_LLR"][0] > -1  # deleting one whole period keeps the repeat
     assert snv_rec.id == "rs1" and list(snv_rec.filter) == ["PASS"]
     # forward LLR equals log-likelihoods computed directly on the two windows
-    model, tokenizer = load_model(repeat_model_dir, device="cpu")
+    model, tokenizer = load_model(repeat_model_dir, device="cpu", precision="fp32")
     ws, we = window_interval(snv - 1, 1, WINDOW, 240)
     ref_window = (REPEAT * 20)[ws:we]
     alt_window = ref_window[:snv - 1 - ws] + other(base(snv)) + ref_window[snv - ws:]
@@ -102,10 +103,10 @@ def test_single_strand_plain_output_unsorted_input(tmp_path, reference, repeat_m
     rows = [f"chr1 {p} . {base(p)} {other(base(p))} . . ." for p in (121, 60)]
     vcf = write_vcf(tmp_path / "in.vcf", rows)
     summary = score_variants(repeat_model_dir, reference, vcf, tmp_path / "out.vcf.gz", window=WINDOW,
-                             strands="+", progress=False, device="cpu")
+                             strands="+", progress=False, device="cpu", precision="fp32")
     assert not summary.indexed  # unsorted input: output kept in input order, not indexed (warning logged)
     score_variants(repeat_model_dir, reference, vcf, tmp_path / "out.vcf", window=WINDOW, strands="+",
-                   progress=False, device="cpu")
+                   progress=False, device="cpu", precision="fp32")
     with pysam.VariantFile(str(tmp_path / "out.vcf")) as handle:
         records = list(handle)
         assert [r.pos for r in records] == [121, 60] and "BIOLM_LLR_REV" not in handle.header.info
@@ -116,11 +117,11 @@ def test_ref_mismatch_error_and_skip(tmp_path, reference, random_dna_dir):
     rows = [f"chr1 {p} . {other(base(p))} {base(p)} . . ." for p in (5, 17)] + [f"chr1 30 . {base(30)} <DEL> . . ."]
     rows.insert(1, f"chr1 10 . {base(10)} {other(base(10))} . . .")
     vcf = write_vcf(tmp_path / "in.vcf", rows)
-    with pytest.raises(InputFormatError, match=r"2 record\(s\).*line 5: chr1:5 REF .*line 7: chr1:17"):
-        score_variants(random_dna_dir, reference, vcf, tmp_path / "out.vcf.gz", window=WINDOW, device="cpu")
+    with pytest.raises(InputFormatError, match=r"2 record\(s\).*line 5: chr1:5 REF=.*line 7: chr1:17"):
+        score_variants(random_dna_dir, reference, vcf, tmp_path / "out.vcf.gz", window=WINDOW, device="cpu", precision="fp32")
     assert not (tmp_path / "out.vcf.gz").exists()
     summary = score_variants(random_dna_dir, reference, vcf, tmp_path / "out.vcf.gz", window=WINDOW,
-                             skip_ref_mismatch=True, progress=False, device="cpu")
+                             skip_ref_mismatch=True, progress=False, device="cpu", precision="fp32")
     assert summary.skipped == {"ref_mismatch": 2, "symbolic": 1} and summary.scored == 1
     assert summary.ref_mismatch_records == 2
     with pysam.VariantFile(str(tmp_path / "out.vcf.gz")) as handle:
@@ -132,24 +133,24 @@ def test_contig_names_chr_prefix(tmp_path, reference, random_dna_dir):
     vcf = write_vcf(tmp_path / "in.vcf", [f"1 121 . {base(121)} {other(base(121))} . . ."],
                     contigs=(("1", 240),))
     with pytest.raises(ContigNotFoundError, match=r"'1' \(line 4\).*'chr' prefix \(1 -> chr1\).*--contig-map"):
-        score_variants(random_dna_dir, reference, vcf, tmp_path / "out.vcf.gz", device="cpu")
+        score_variants(random_dna_dir, reference, vcf, tmp_path / "out.vcf.gz", device="cpu", precision="fp32")
     mapping = tmp_path / "map.tsv"
     mapping.write_text("# vcf reference\n1\tchr1\n")
     summary = score_variants(random_dna_dir, reference, vcf, tmp_path / "out.vcf.gz", window=WINDOW,
-                             contig_map=mapping, progress=False, device="cpu")
+                             contig_map=mapping, progress=False, device="cpu", precision="fp32")
     assert summary.scored == 1
 
 
 def test_vcf_without_reference_contigs(tmp_path, reference, random_dna_dir):
     vcf = write_vcf(tmp_path / "in.vcf", ["chrX 5 . A G . . .", "chrY 9 . A G . . ."], contigs=())
     with pytest.raises(ContigNotFoundError, match=r"2 contig\(s\).*'chrX' \(line 3\), 'chrY' \(line 4\)"):
-        score_variants(random_dna_dir, reference, vcf, tmp_path / "out.vcf.gz", device="cpu")
+        score_variants(random_dna_dir, reference, vcf, tmp_path / "out.vcf.gz", device="cpu", precision="fp32")
 
 
 def test_empty_vcf_gives_empty_output(tmp_path, reference, random_dna_dir):
     vcf = write_vcf(tmp_path / "in.vcf", [])
     summary = score_variants(random_dna_dir, reference, vcf, tmp_path / "out.vcf.gz", tsv=tmp_path / "o.tsv",
-                             progress=False, device="cpu")
+                             progress=False, device="cpu", precision="fp32")
     assert (summary.records, summary.alleles, summary.scored) == (0, 0, 0)
     with pysam.VariantFile(str(tmp_path / "out.vcf.gz")) as handle:
         assert list(handle) == [] and "BIOLM_LLR" in handle.header.info
@@ -161,10 +162,10 @@ def test_gzip_not_bgzip_and_bgzip_input(tmp_path, reference, random_dna_dir):
     gz = tmp_path / "in.vcf.gz"
     gz.write_bytes(gzip.compress(plain.read_bytes()))
     with pytest.raises(InputFormatError, match="not bgzip-compressed.*bgzip"):
-        score_variants(random_dna_dir, reference, gz, tmp_path / "out.vcf.gz", device="cpu")
+        score_variants(random_dna_dir, reference, gz, tmp_path / "out.vcf.gz", device="cpu", precision="fp32")
     pysam.tabix_compress(str(plain), str(tmp_path / "b.vcf.gz"))
     summary = score_variants(random_dna_dir, reference, tmp_path / "b.vcf.gz", tmp_path / "out.vcf.gz",
-                             window=WINDOW, progress=False, device="cpu")
+                             window=WINDOW, progress=False, device="cpu", precision="fp32")
     assert summary.scored == 1
 
 
@@ -188,10 +189,12 @@ def test_cli_score_variants(tmp_path, reference, random_dna_dir, capsys):
 def test_windows_longer_than_context_are_counted_skips(tmp_path, reference, random_dna_dir):
     vcf = write_vcf(tmp_path / "in.vcf", [f"chr1 100 . {base(100)} {other(base(100))} . . .",
                                           f"chr2 50 . {pysam.FastaFile(str(reference)).fetch('chr2', 49, 50)} T . . ."])
-    summary = score_variants(random_dna_dir, reference, vcf, tmp_path / "o.vcf.gz", window=200, progress=False,
-                             device="cpu")
-    assert summary.skipped == {"too_long": 2} and summary.scored == 0
-    summary = score_variants(random_dna_dir, reference, vcf, tmp_path / "o.vcf.gz", progress=False, device="cpu")
+    with pytest.raises(InputFormatError, match=r"no variant was scored.*too_long=2"):  # issue 16: 0 scored
+        score_variants(random_dna_dir, reference, vcf, tmp_path / "o.vcf.gz", window=200, progress=False,
+                       device="cpu", precision="fp32")
+    assert not (tmp_path / "o.vcf.gz").exists()
+    summary = score_variants(random_dna_dir, reference, vcf, tmp_path / "o.vcf.gz", progress=False, device="cpu",
+                             precision="fp32")
     assert summary.scored == 2  # default window: min(256, context 128 - 17) = 111 bases
     with pysam.VariantFile(str(tmp_path / "o.vcf.gz")) as handle:
         assert "111 bp window" in handle.header.info["BIOLM_LLR"].description
@@ -207,7 +210,7 @@ def test_non_overlapping_kmer_model(tmp_path, reference):
     tokenizer.save_pretrained(tmp_path / "kmer")
     vcf = write_vcf(tmp_path / "in.vcf", [f"chr1 100 . {base(100)} {other(base(100))},{base(100)}TT . . ."])
     summary = score_variants(tmp_path / "kmer", reference, vcf, tmp_path / "o.vcf.gz", window=90, progress=False,
-                             device="cpu")
+                             device="cpu", precision="fp32")
     assert summary.scored == 2  # 90 bases = 30 tokens: k-mer windows fit where 90 char tokens would not
     with pysam.VariantFile(str(tmp_path / "o.vcf.gz")) as handle:
         assert all(np.isfinite(v) for v in next(iter(handle)).info["BIOLM_LLR"])
