@@ -210,9 +210,14 @@ def load_weights(directory: ModelDirectory, auto=None, **config_overrides) -> to
 
 
 def _load_tokenizer(path: Path):
+    """The directory's tokenizer; a bioLM one (``tokenizer.json`` + ``biolm.json``) with its bioLM identity."""
     from transformers import AutoTokenizer
 
+    from bioLM.tokenization import load_tokenizer
+
     try:
+        if (path / "tokenizer.json").is_file():
+            return load_tokenizer(path)
         return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
     except (ValueError, OSError, KeyError, TypeError, AttributeError) as error:
         raise ModelDirectoryError(f"{str(path)!r}: cannot load the tokenizer ({str(error).splitlines()[0]}); "

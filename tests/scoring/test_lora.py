@@ -59,7 +59,7 @@ def lora_run(export_dir, tmp_path_factory):
     task = gc_task(np.random.default_rng(0), "classification", sizes=(64, 24, 24))
     out = tmp_path_factory.mktemp("lora") / "adapter"
     result = finetune(export_dir, task, out, lora=True, lora_rank=2, learning_rate=3e-3, max_epochs=3,
-                      patience=2, batch_size=16, progress=False, accelerator="cpu")
+                      patience=2, batch_size=16, progress=False, device="cpu")
     return task, out, result
 
 
@@ -115,4 +115,4 @@ def test_lora_options_are_checked(export_dir, tmp_path) -> None:
         finetune(export_dir, task, tmp_path / "a", lora=True, freeze_backbone=True, progress=False)
     with pytest.raises(ConfigError, match=r"linear layers are named \[.*q_proj"):
         finetune(export_dir, task, tmp_path / "b", lora=True, lora_target_modules=["no_such"], max_epochs=1,
-                 progress=False, accelerator="cpu")
+                 progress=False, device="cpu")

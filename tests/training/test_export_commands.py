@@ -73,12 +73,12 @@ def test_score_variants_and_finetune_on_an_export(dna_export: Path, tmp_path: Pa
         rows = "".join(f"{random_dna(24, rng, gc=0.2 + 0.6 * (i % 2))},{i % 2}\n" for i in range(8))
         (folder / f"{split}.csv").write_text("sequence,label\n" + rows)
     assert main(["finetune", "--model", str(dna_export), "--task", str(folder), "--out", str(tmp_path / "ft"),
-                 "--max-epochs", "1", "--accelerator", "cpu"]) == 0
+                 "--max-epochs", "1", "--device", "cpu"]) == 0
     assert json.loads((tmp_path / "ft" / "config.json").read_text())["model_type"] == "llama"
     card = (tmp_path / "ft" / "README.md").read_text()
     assert "AutoModelForSequenceClassification.from_pretrained(PATH)" in card and "Labels: ['0', '1']" in card
     assert main(["finetune", "--model", str(dna_export), "--task", str(folder), "--out", str(tmp_path / "mean"),
-                 "--max-epochs", "1", "--accelerator", "cpu", "--pooling", "mean"]) == 0
+                 "--max-epochs", "1", "--device", "cpu", "--pooling", "mean"]) == 0
     config = json.loads((tmp_path / "mean" / "config.json").read_text())  # Llama has no mean pooling
     assert config["model_type"] == "biolm" and config["classifier_pooling"] == "mean"
 
