@@ -4,13 +4,7 @@ record where there is one), and nothing written: the folder of the run holds exa
 One row of ``CASES`` per class of bad input and per subcommand that reads files. Rows run in-process
 (``bioLM.cli.main``); ``test_real_cli_subprocess`` runs a few of them through ``python -m bioLM.cli``.
 
-Not in the table yet (owned by other helpers' branches; add a row each once merged):
-    score-mutations: --mutations a binary file or unreadable (traceback today); an empty mutant cell
-    score-variants:  --vcf unreadable; --window so large that no variant is scored; a position past the
-                     contig end ("REF disagrees ... reference=N")
-    embed:           --model holding a pickled pytorch_model.bin
-    compress / decompress: output that is a directory, output whose parent folder is missing
-    finetune:        --precision banana (rejected before training)
+Unreadable files (no read permission) are simulated in their own tests below: the tests may run as root.
 """
 
 from __future__ import annotations
@@ -128,6 +122,18 @@ def files(tmp_path, model_dir) -> dict[str, Path]:
     with open(folder / "evil.pkl", "wb") as handle:  # the same in a plain (legacy) pickle
         pickle.dump({"state_dict": _Evil()}, handle)
     paths["evil.pkl"] = folder / "evil.pkl"
+    evil_model = folder / "evil_model"  # a model directory whose pickled weights run code when unpickled
+    evil_model.mkdir()
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        (evil_model / name).write_bytes((model_dir / name).read_bytes())
+    torch.save({"weights": _Evil()}, evil_model / "pytorch_model.bin")
+    paths["evil_model"] = evil_model
+    paths["wt.fa"] = write("wt.fa", ">wt\nMKVLAAGIVG\n")
+    paths["mutations.csv"] = write("mutations.csv", "mutant,fitness\nK2A,0.5\n,0.1\nV3A,0.2\n")
+    paths["past_end.vcf"] = write("past_end.vcf", "##fileformat=VCFv4.2\n##contig=<ID=c1,length=200>\n"
+                                  "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nc1\t250\t.\tA\tG\t.\t.\t.\n")
+    paths["ok.vcf"] = write("ok.vcf", "##fileformat=VCFv4.2\n##contig=<ID=c1,length=200>\n"
+                            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nc1\t5\t.\tA\tG\t.\t.\t.\n")
     paths["evil_run"] = run
     return paths
 
@@ -195,6 +201,23 @@ CASES = [
          lambda f: ["score-variants", "--model", str(f["model"]), "--reference", str(f["ref.fa"]), "--vcf",
                     str(f["binary"]), "--out", str(f["out"] / "v.vcf")], ["binary.bin"]),
     Case("generate-model-is-file", lambda f: ["generate", "--model", str(f["binary"])], ["binary.bin"]),
+    # models: pickled weights that would run code are refused, never unpickled
+    Case("embed-pickled-model", lambda f: ["embed", "--model", str(f["evil_model"]), "--out", str(f["out"] / "e.npz"),
+                                           str(f["ref.fa"])], ["evil_model", "pytorch_model.bin"]),
+    # scoring: an empty mutant cell, a position past the contig end, nothing scored, a bad precision
+    Case("score-mutations-empty-cell",
+         lambda f: ["score-mutations", "--model", str(f["model"]), "--fasta", str(f["wt.fa"]), "--mutations",
+                    str(f["mutations.csv"]), "--out", str(f["out"] / "m.csv")], ["mutations.csv", "line 3"]),
+    Case("score-variants-past-contig-end",
+         lambda f: ["score-variants", "--model", str(f["model"]), "--reference", str(f["ref.fa"]), "--vcf",
+                    str(f["past_end.vcf"]), "--out", str(f["out"] / "v.vcf")], ["past_end.vcf", "past the end"]),
+    Case("score-variants-nothing-scored",
+         lambda f: ["score-variants", "--model", str(f["model"]), "--reference", str(f["ref.fa"]), "--vcf",
+                    str(f["ok.vcf"]), "--window", "5000", "--out", str(f["out"] / "v.vcf")],
+         ["ok.vcf", "no variant was scored"]),
+    Case("finetune-bad-precision",
+         lambda f: ["finetune", "--model", str(f["model"]), "--task", str(f["gue_good"]), "--out",
+                    str(f["out"] / "ft"), "--precision", "banana"], ["banana"]),
 ]
 
 
@@ -206,7 +229,10 @@ def _snapshot(root: Path) -> list[str]:
 def test_bad_input_is_a_clean_error(case, files, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # anything written relative to the working directory shows up in the snapshot
     before = _snapshot(tmp_path)
-    code = main(case.argv(files))
+    try:
+        code = main(case.argv(files))
+    except SystemExit as usage_error:  # argparse's own check of a flag's value (also exit code 2)
+        code = usage_error.code
     captured = capsys.readouterr()
     assert code == 2, captured.err
     assert "Traceback" not in captured.err + captured.out
