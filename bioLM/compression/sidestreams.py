@@ -143,3 +143,80 @@ def join_record(core: str, streams: SideStreams) -> str:
         start += run
     out.append(sequence[start:])
     return "".join(out)
+
+
+_UPPER = np.arange(256, dtype=np.uint8)
+_UPPER[ord("a"):ord("z") + 1] -= 32
+_IS_LOWER = np.zeros(256, dtype=bool)
+_IS_LOWER[ord("a"):ord("z") + 1] = True
+
+
+@dataclass
+class LetterStreams:
+    """Case runs and non-ACGT runs of a whole letter stream (any bytes; see the module docstring)."""
+
+    length: int
+    case_runs: np.ndarray
+    gaps: np.ndarray
+    lengths: np.ndarray
+    letters: np.ndarray
+
+    def to_bytes(self) -> bytes:
+        values = np.concatenate([[self.length, len(self.case_runs), len(self.gaps)], self.case_runs,
+                                 np.stack([self.gaps, self.lengths, self.letters], 1).ravel()])
+        return write_varints(values.astype(np.int64))
+
+    @classmethod
+    def from_bytes(cls, data: bytes | memoryview, offset: int = 0) -> tuple[LetterStreams, int]:
+        (length, n_case, n_exc), offset = read_varints(data, offset, 3)
+        case_runs, offset = read_varints(data, offset, n_case)
+        flat, offset = read_varints(data, offset, 3 * n_exc)
+        flat = np.asarray(flat, dtype=np.int64).reshape(-1, 3)
+        return cls(length, np.asarray(case_runs, dtype=np.int64), flat[:, 0], flat[:, 1], flat[:, 2]), offset
+
+
+def split_letters(letters: np.ndarray) -> tuple[np.ndarray, LetterStreams]:
+    """Split letters (uint8, any bytes) into the upper-case A/C/G/T core (uint8) and :class:`LetterStreams`
+    (case runs over ``a-z``; runs of every other letter, upper-cased)."""
+    lower = _IS_LOWER[letters]
+    case_runs = np.zeros(0, dtype=np.int64)
+    if lower.any():
+        starts = _run_starts(lower)
+        case_runs = np.diff(np.append(starts, len(lower)))
+        if lower[0]:
+            case_runs = np.concatenate([[0], case_runs])
+    upper = _UPPER[letters]
+    core_mask = _IS_CORE[upper]
+    keyed = np.where(core_mask, 0, upper.astype(np.int16) + 1)
+    starts = _run_starts(keyed)
+    ends = np.append(starts[1:], len(upper))
+    chosen = keyed[starts] != 0 if len(starts) else np.zeros(0, dtype=bool)
+    starts, ends = starts[chosen], ends[chosen]
+    previous_ends = np.concatenate([[0], ends[:-1]])
+    streams = LetterStreams(len(letters), case_runs, starts - previous_ends, ends - starts,
+                            upper[starts].astype(np.int64))
+    return upper[core_mask], streams
+
+
+def join_letters(core: np.ndarray, streams: LetterStreams) -> np.ndarray:
+    """Inverse of :func:`split_letters`: the letters (uint8) with their original case and non-ACGT runs."""
+    out = np.empty(streams.length, dtype=np.uint8)
+    is_core = np.ones(streams.length, dtype=bool)
+    starts = np.cumsum(streams.gaps + np.concatenate([[0], streams.lengths[:-1]])).astype(np.int64)
+    if len(starts):
+        delta = np.zeros(streams.length + 1, dtype=np.int64)
+        np.add.at(delta, starts, 1)
+        np.add.at(delta, starts + streams.lengths, -1)
+        is_core = np.cumsum(delta[:-1]) == 0
+        run_of = np.repeat(np.arange(len(starts)), streams.lengths)
+        out[~is_core] = streams.letters[run_of].astype(np.uint8)
+    if int(is_core.sum()) != len(core):
+        raise ValueError(f"side streams leave {int(is_core.sum())} core letters, {len(core)} were decoded")
+    out[is_core] = core
+    if len(streams.case_runs):
+        bounds = np.cumsum(streams.case_runs)
+        flag = np.zeros(streams.length + 1, dtype=np.int64)
+        np.add.at(flag, bounds[:-1] if len(bounds) else bounds, 1)
+        lower = (np.cumsum(flag[:-1]) % 2) == 1
+        out[lower] += 32
+    return out
