@@ -62,15 +62,18 @@ class StaticLaneStepper:
         L, T = tokens.shape
         H, D = self.n_head, self.head_dim
         x = F.embedding(tokens, weights.embed_tokens.weight)  # (L, T, C)
-        cos, sin = self.cos[start:start + T], self.sin[start:start + T]  # (T, D)
+        cos, sin = self.cos[start:start + T, None], self.sin[start:start + T, None]  # (T, 1, D)
         end = start + T
         for index, layer in enumerate(weights.layers):
             h = F.rms_norm(x, (x.shape[-1],), layer.attn_norm.weight, self.eps)
-            q, k, v = layer.attn.qkv(h).view(L, T, 3, H, D).permute(2, 0, 3, 1, 4)  # 3 x (L, H, T, D)
-            q = q * cos + _rotate_half(q) * sin
-            k = k * cos + _rotate_half(k) * sin
-            self.keys[index][:, :, start:end] = k
-            self.values[index][:, :, start:end] = v
+            qkv = layer.attn.qkv(h).view(L, T, 3, H, D)
+            qk = qkv[:, :, :2].reshape(L, T, 2 * H, D)  # queries and keys rotated together
+            half = D // 2
+            rotated = torch.cat((-qk[..., half:], qk[..., :half]), dim=-1)
+            qk = (qk * cos + rotated * sin).view(L, T, 2, H, D)
+            q = qk[:, :, 0].transpose(1, 2)  # (L, H, T, D)
+            self.keys[index][:, :, start:end] = qk[:, :, 1].transpose(1, 2)
+            self.values[index][:, :, start:end] = qkv[:, :, 2].transpose(1, 2)
             y = F.scaled_dot_product_attention(q, self.keys[index][:, :, :end], self.values[index][:, :, :end],
                                                is_causal=T > 1)  # (L, H, T, D)
             x = x + layer.attn.proj(y.transpose(1, 2).reshape(L, T, H * D))
@@ -83,8 +86,3 @@ class StaticLaneStepper:
             x = x + layer.mlp.proj(h)
         last = F.rms_norm(x[:, -1], (x.shape[-1],), weights.norm.weight, self.eps)  # (L, C)
         return F.linear(last, self.model.lm_head.weight[self.columns])  # (L, V_alphabet)
-
-
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat((-x2, x1), dim=-1)

@@ -194,3 +194,28 @@ def test_fastq_is_refused(tmp_path, tiny_model_dir, coding_model):
     with pytest.raises(InputFormatError, match="codes FASTA only"):
         compress_fasta(tiny_model_dir, tmp_path / "reads.fq", tmp_path / "x.blm", coding=coding_model)
     assert not (tmp_path / "x.blm").exists()
+
+
+def test_adaptive_from_a_model_needs_that_model(tmp_path, trained_model_dir, tiny_model_dir):
+    (tmp_path / "in.fa").write_text(f">m\n{markov_dna(3000, np.random.default_rng(4), order=2)}\n")
+    compress_fasta(trained_model_dir, tmp_path / "in.fa", tmp_path / "x.blm", FAST,
+                   adaptive=AdaptiveConfig(micro_lanes=4))
+    with pytest.raises(ModelMismatchError):
+        decompress(tiny_model_dir, tmp_path / "x.blm", tmp_path / "out.fa")
+    decompress(trained_model_dir, tmp_path / "x.blm", tmp_path / "out.fa")
+    assert (tmp_path / "out.fa").read_bytes() == (tmp_path / "in.fa").read_bytes()
+
+
+def test_a_masked_lm_is_refused(tmp_path):
+    from transformers import BertConfig, BertForMaskedLM
+
+    from bioLM.compression import CodingModel
+    from bioLM.tokenization import build_tokenizer
+
+    tokenizer = build_tokenizer("char", alphabet="dna")
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=16)
+    BertForMaskedLM(config).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    with pytest.raises(ConfigError, match="BertForMaskedLM is not a causal language model"):
+        CodingModel(tmp_path)
