@@ -28,6 +28,7 @@ import lzma
 import platform
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -183,7 +184,7 @@ def main() -> None:
     parser.add_argument("--context", type=int, default=None, help="coding context (default: the model's)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--adaptive", action="store_true", help="also code adaptively from random init")
-    parser.add_argument("--adaptive-lanes", type=int, default=64)
+    parser.add_argument("--adaptive-lanes", type=int, default=CodecConfig.lanes)
     parser.add_argument("--adaptive-context", type=int, default=AdaptiveConfig.context)
     parser.add_argument("--lane-loss", action="store_true", help="measure the ratio loss from lanes (slow)")
     parser.add_argument("--train-ecoli", type=Path, help="train a tiny model on E. coli K-12 + EC590 here, exit")
@@ -193,8 +194,8 @@ def main() -> None:
     if args.train_ecoli:
         print(json.dumps({"model": str(timed(train_ecoli_model, args.train_ecoli, args.steps)[0])}))
         return
-    if not args.quick and args.model is None:
-        parser.error("--model is required (or --quick)")
+    if not args.quick and args.model is None and not args.adaptive:
+        parser.error("--model and/or --adaptive is required (or --quick)")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         genome, model_dir = args.genome, args.model
@@ -204,18 +205,20 @@ def main() -> None:
         config = CodecConfig(lanes=args.lanes, threads=args.threads, context=args.context)
         bases = split_letters(split_file(read_raw(genome)[0])[1])[0].tobytes()
         torch.set_num_threads(args.threads)
-        coding = CodingModel(model_dir)
         result = {
             "genome": str(genome.resolve()) if genome.parent != work else f"{args.genome} prefix",
-            "bases": len(bases), "model": str(model_dir), "context": min(args.context or coding.context, coding.context),
-            "model_parameters": sum(p.numel() for p in coding.model.parameters()),
-            "coding": {"lanes": args.lanes, "threads": args.threads},
-            "pretrained": code_both_ways(model_dir, genome, config, work),
+            "bases": len(bases), "coding": {"lanes": args.lanes, "threads": args.threads},
             "classic": classic(bases), "literature": LITERATURE,
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "torch": torch.__version__,
             "cpu_capability": torch.backends.cpu.get_cpu_capability(), "quick": args.quick,
         }
+        if model_dir is not None:
+            coding = CodingModel(model_dir)
+            result.update(model=str(model_dir), context=min(args.context or coding.context, coding.context),
+                          model_parameters=sum(p.numel() for p in coding.model.parameters()),
+                          pretrained=code_both_ways(model_dir, genome, config, work))
         if args.adaptive:
+            result["adaptive_config"] = asdict(AdaptiveConfig(context=args.adaptive_context))
             result["adaptive"] = code_both_ways(None, genome, CodecConfig(lanes=args.adaptive_lanes,
                                                                           threads=args.threads),
                                                 work, AdaptiveConfig(context=args.adaptive_context))

@@ -26,11 +26,11 @@ class AdaptiveConfig:
 
     preset: str = "tiny"
     """Model preset of the random initialization (ignored when starting from a model directory)."""
-    context: int = 256
-    """Context (block_size) of the randomly initialized model."""
+    context: int = 64
+    """Context (block_size) of the randomly initialized model; also caps the block length (steps per update)."""
     seed: int = 0
     """Seed of the random initialization."""
-    lr: float = 2e-3
+    lr: float = 4e-3
     """AdamW learning rate (constant)."""
     micro_lanes: int = 32
     """Lanes per training step: a block of L lanes gives ceil(L / micro_lanes) steps."""

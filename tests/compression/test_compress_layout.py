@@ -93,3 +93,19 @@ def test_letter_streams_are_runs():
     assert streams.gaps.tolist() == [2, 6, 0] and streams.lengths.tolist() == [4, 1, 1]
     assert bytes(streams.letters.tolist()) == b"NRY"
     assert streams.case_runs.tolist() == [2, 4, 2, 4, 2]
+
+
+DATA = __import__("pathlib").Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "dna"
+
+
+@pytest.mark.data
+@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is absent")
+@pytest.mark.parametrize("name", ["mirbase_hairpin.fa.gz", "athaliana_1pct.fa", "human_chr22_20-21M.fa",
+                                  "ecoli_w.fasta.gz"])
+def test_real_files_split_and_join_byte_exact(name):
+    raw, _ = read_raw(DATA / name)
+    layout, letters = split_file(raw, name)
+    core, streams = split_letters(letters)
+    again, _ = LetterStreams.from_bytes(streams.to_bytes())
+    restored = join_file(Layout.from_bytes(layout.to_bytes()), join_letters(core, again).tobytes())
+    assert restored == raw
