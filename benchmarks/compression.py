@@ -192,6 +192,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny random model on a 20 kb prefix")
     args = parser.parse_args()
     if args.train_ecoli:
+        torch.set_num_threads(args.threads)
         print(json.dumps({"model": str(timed(train_ecoli_model, args.train_ecoli, args.steps)[0])}))
         return
     if not args.quick and args.model is None and not args.adaptive:

@@ -186,18 +186,6 @@ class CodingModel:
 
 
 @contextlib.contextmanager
-def coding_threads(threads: int):
-    """Run with ``threads`` torch CPU threads (and inference mode), restoring the count afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with torch.inference_mode():
-            yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-@contextlib.contextmanager
 def _threads(threads: int):
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -205,6 +193,13 @@ def _threads(threads: int):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def coding_threads(threads: int):
+    """Run with ``threads`` torch CPU threads (and inference mode), restoring the count afterwards."""
+    with _threads(threads), torch.inference_mode():
+        yield
 
 
 def check_output(out_path: str | Path) -> Path:

@@ -1,6 +1,6 @@
 """Side streams: what the model does not code, stored run-length so records are restored exactly.
 
-A record's sequence (as read with case kept) is split into three parts:
+A letter stream (any bytes; case kept) is split into three parts:
 
 * ``core``: the A/C/G/T letters only, upper-case, in order: this is what the model codes;
 * ``case``: soft-masked (lowercase) stretches, as alternating run lengths ``upper, lower, upper, ...``
@@ -14,7 +14,7 @@ Serialized as unsigned LEB128 varints (see :func:`write_varints`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -66,89 +66,12 @@ def _run_starts(array: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.flatnonzero(array[1:] != array[:-1]) + 1])
 
 
-@dataclass
-class SideStreams:
-    """Case runs and non-ACGT runs of one record of ``length`` letters (see the module docstring)."""
-
-    length: int
-    case_runs: list[int] = field(default_factory=list)
-    exceptions: list[tuple[int, int, int]] = field(default_factory=list)
-
-    def to_bytes(self) -> bytes:
-        flat = [value for run in self.exceptions for value in run]
-        return (write_varints([len(self.case_runs)]) + write_varints(self.case_runs)
-                + write_varints([len(self.exceptions)]) + write_varints(flat))
-
-    @classmethod
-    def from_bytes(cls, length: int, data: bytes | memoryview, offset: int) -> tuple[SideStreams, int]:
-        """Parse what :meth:`to_bytes` wrote at ``offset``; return (streams, next offset)."""
-        count, offset = read_varint(data, offset)
-        case_runs, offset = read_varints(data, offset, count)
-        count, offset = read_varint(data, offset)
-        flat, offset = read_varints(data, offset, 3 * count)
-        exceptions = [(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
-        return cls(length, case_runs, exceptions), offset
-
-    @property
-    def core_length(self) -> int:
-        """Number of A/C/G/T letters (the length of the coded core)."""
-        return self.length - sum(run[1] for run in self.exceptions)
-
-
-def split_record(sequence: str, soft_mask: np.ndarray | None = None) -> tuple[str, SideStreams]:
-    """Split an upper-case ``sequence`` (with ``soft_mask``: bool per letter, True = lowercase in the file)
-    into the ACGT core and its :class:`SideStreams`."""
-    raw = np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)
-    streams = SideStreams(len(raw))
-    if soft_mask is not None and len(soft_mask) and soft_mask.any():
-        starts = _run_starts(soft_mask)
-        lengths = np.diff(np.append(starts, len(soft_mask)))
-        runs = lengths.tolist()
-        if soft_mask[0]:
-            runs = [0, *runs]
-        streams.case_runs = runs
-    core_mask = _IS_CORE[raw]
-    if core_mask.all():
-        return sequence, streams
-    keyed = np.where(core_mask, 0, raw.astype(np.int16) + 1)  # one key for the core, one per other letter
-    starts = _run_starts(keyed)
-    ends = np.append(starts[1:], len(raw))
-    previous_end = 0
-    for start, end in zip(starts.tolist(), ends.tolist()):
-        if keyed[start]:
-            streams.exceptions.append((start - previous_end, end - start, int(raw[start])))
-            previous_end = end
-    core = raw[core_mask].tobytes().decode("ascii")
-    return core, streams
-
-
-def join_record(core: str, streams: SideStreams) -> str:
-    """Inverse of :func:`split_record`: the sequence with its original letters and case."""
-    pieces, position, taken = [], 0, 0
-    for gap, length, letter in streams.exceptions:
-        pieces.append(core[taken:taken + gap])
-        taken += gap
-        pieces.append(chr(letter) * length)
-        position += gap + length
-    pieces.append(core[taken:])
-    sequence = "".join(pieces)
-    if len(sequence) != streams.length:
-        raise ValueError(f"side streams give {len(sequence)} letters, expected {streams.length}")
-    if not streams.case_runs:
-        return sequence
-    out, start = [], 0
-    for index, run in enumerate(streams.case_runs):
-        piece = sequence[start:start + run]
-        out.append(piece.lower() if index % 2 else piece)
-        start += run
-    out.append(sequence[start:])
-    return "".join(out)
-
-
 _UPPER = np.arange(256, dtype=np.uint8)
 _UPPER[ord("a"):ord("z") + 1] -= 32
 _IS_LOWER = np.zeros(256, dtype=bool)
 _IS_LOWER[ord("a"):ord("z") + 1] = True
+_IS_UPPER_LETTER = np.zeros(256, dtype=bool)
+_IS_UPPER_LETTER[ord("A"):ord("Z") + 1] = True
 
 
 @dataclass
@@ -220,3 +143,13 @@ def join_letters(core: np.ndarray, streams: LetterStreams) -> np.ndarray:
         lower = (np.cumsum(flag[:-1]) % 2) == 1
         out[lower] += 32
     return out
+
+
+def split_record(sequence: str, soft_mask: np.ndarray | None = None) -> tuple[str, LetterStreams]:
+    """The A/C/G/T core (str) and :class:`LetterStreams` of one record's ``sequence`` (``soft_mask``: bool per
+    letter, True = lowercase in the file)."""
+    letters = np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)
+    if soft_mask is not None and len(soft_mask) and soft_mask.any():
+        letters = np.where(soft_mask & _IS_UPPER_LETTER[letters], letters + 32, letters).astype(np.uint8)
+    core, streams = split_letters(letters)
+    return core.tobytes().decode("ascii"), streams
