@@ -55,6 +55,8 @@ class CodecConfig:
     """Steps per block: each (block, lane) is model-coded or 2-bit, whichever is smaller."""
     context: int | None = None
     """Coding context in tokens (at most the model's); None = the model's ``block_size``."""
+    match_order: int = 12
+    """Copy model (:mod:`bioLM.compression.match`) mixed in, on contexts of this many symbols; 0 = off."""
 
 
 @dataclass
@@ -266,6 +268,8 @@ def _start_model(model_dir, coding: CodingModel | None, adaptive):
 
 
 def _validate(config: CodecConfig) -> None:
+    if config.match_order < 0:
+        raise ConfigError(f"match_order={config.match_order} must be >= 0 (0 = no copy model)")
     for name in ("lanes", "min_lane_tokens", "threads", "block_steps"):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name}={getattr(config, name)} must be a positive integer")
@@ -300,7 +304,8 @@ def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: 
     block_steps = min(config.block_steps, context) if adaptive else config.block_steps
     hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
     with _threads(config.threads):
-        coded = encode_grid(coding.stepper(grid.shape[0], context), coding.alphabet.ids, grid, block_steps, hook) \
+        coded = encode_grid(coding.stepper(grid.shape[0], context), coding.alphabet.ids, grid, block_steps, hook,
+                            config.match_order) \
             if len(symbols) else CodedStream(b"", b"", np.zeros((0, grid.shape[0]), dtype=bool), 0.0)
     side = _side_section(layout, streams, coded.model_mask)
     header = {"mode": "adaptive" if adaptive else "pretrained", "model_sha256": coding.identity,
@@ -361,7 +366,8 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
     coded = CodedStream(reader.sections[2], reader.sections[1], mask, 0.0)
     with _threads(config.threads):
         grid = decode_grid(coding.stepper(len(sizes), context), coding.alphabet.ids, sizes, coded,
-                           header["block_steps"], hook) if n_symbols else np.zeros((1, 0), dtype=np.int64)
+                           header["block_steps"], hook, config.match_order) if n_symbols else \
+            np.zeros((1, 0), dtype=np.int64)
     try:
         letters = join_letters(coding.letters(stream_of(grid)), streams)
         data = join_file(layout, letters.tobytes())

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from bioLM.compression.coder import RangeDecoder, RangeEncoder, pack_symbols, symbol_width, unpack_symbols
+from bioLM.compression.match import MatchModel
 from bioLM.compression.stepper import lane_sizes
 from bioLM.tokenization.special import PAD_ID
 
@@ -68,11 +69,17 @@ def _feed(stepper, alphabet_ids: np.ndarray, column: np.ndarray) -> torch.Tensor
     return stepper.feed(torch.as_tensor(ids, dtype=torch.long))
 
 
+def _match(lanes: int, steps: int, vocab: int, order: int) -> MatchModel | None:
+    return MatchModel(lanes, steps, vocab, order) if order > 0 else None
+
+
 def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps: int,
-                after_block: AfterBlock | None = None) -> CodedStream:
-    """Code a ``(L, steps)`` grid (see the module docstring)."""
+                after_block: AfterBlock | None = None, match_order: int = 0) -> CodedStream:
+    """Code a ``(L, steps)`` grid (see the module docstring); ``match_order > 0`` mixes in the copy model of
+    :mod:`bioLM.compression.match` with contexts of that many symbols."""
     lanes, steps = grid.shape
     vocab = len(alphabet_ids)
+    match = _match(lanes, steps, vocab, match_order)
     width = symbol_width(vocab)
     encoder, fallback, masks, ideal, model_bits = RangeEncoder(), [], [], 0.0, 0.0
     with torch.inference_mode():
@@ -82,7 +89,10 @@ def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps
         probs = np.empty((end - start, lanes, vocab), dtype=np.float32)  # (T, L, V)
         with torch.inference_mode():
             for t in range(start, end):
-                probs[t - start] = probabilities(logits)
+                probs[t - start] = probabilities(logits) if match is None else \
+                    match.mix(probabilities(logits), grid)
+                if match is not None:
+                    match.update(grid, t)
                 if t + 1 < steps:
                     logits = _feed(stepper, alphabet_ids, grid[:, t])
         block = grid[:, start:end].T  # (T, L)
@@ -104,9 +114,10 @@ def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps
 
 
 def decode_grid(stepper, alphabet_ids: np.ndarray, sizes: list[int], coded: CodedStream, block_steps: int,
-                after_block: AfterBlock | None = None) -> np.ndarray:
+                after_block: AfterBlock | None = None, match_order: int = 0) -> np.ndarray:
     """Inverse of :func:`encode_grid`: the ``(L, steps)`` grid for lanes of ``sizes``."""
     lanes, steps = len(sizes), sizes[0]
+    match = _match(lanes, steps, len(alphabet_ids), match_order)
     width = symbol_width(len(alphabet_ids))
     lengths = np.asarray(sizes)
     grid = np.full((lanes, steps), -1, dtype=np.int64)
@@ -125,7 +136,10 @@ def decode_grid(stepper, alphabet_ids: np.ndarray, sizes: list[int], coded: Code
         with torch.inference_mode():
             for t in range(start, end):
                 rows = model & (lengths > t)
-                grid[rows, t] = decoder.decode(probabilities(logits)[rows])
+                probs = probabilities(logits) if match is None else match.mix(probabilities(logits), grid)
+                grid[rows, t] = decoder.decode(probs[rows])
+                if match is not None:
+                    match.update(grid, t)
                 if t + 1 < steps:
                     logits = _feed(stepper, alphabet_ids, grid[:, t])
         if after_block is not None:

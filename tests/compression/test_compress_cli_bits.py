@@ -42,7 +42,7 @@ def test_file_bits_counts_only_acgt_and_matches_the_coder(tmp_path, coding_model
 
     records = [("a", random_dna(150, np.random.default_rng(1)) + "NNNNNRYacgtAC")]
     source = write_fasta_records(tmp_path / "in.fa", records)
-    config = CodecConfig(lanes=2, min_lane_tokens=40)
+    config = CodecConfig(lanes=2, min_lane_tokens=40, match_order=0)  # the network alone, as bits.py
     result = file_bits(coding_model, source, config)
     assert (result.records, result.letters, result.bases) == (1, 163, 156)
     assert result.baselines["2bit"] == 2.0

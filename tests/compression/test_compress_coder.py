@@ -63,3 +63,18 @@ def test_lane_coder_round_trip_with_model_and_fallback_blocks(coding_model, bloc
     assert (decoded == grid).all()
     # a random-init model is near 2 bits: never more than 2 bits per base plus a small margin
     assert 8 * (len(coded.payload) + len(coded.fallback)) <= 2 * 997 + 64
+
+
+def test_copy_model_makes_repeats_cheap(coding_model):
+    """A sequence repeated later in the stream: the copy model codes the second copy at far below 2 bits."""
+    from bioLM.synthetic import random_dna
+
+    unit = random_dna(500, np.random.default_rng(6))
+    symbols = coding_model.symbols(unit + random_dna(100, np.random.default_rng(7)) + unit)
+    grid = lane_grid(symbols, lanes=1, min_lane_tokens=10)
+    ids = coding_model.alphabet.ids
+    plain = encode_grid(coding_model.stepper(1), ids, grid, 64)
+    copied = encode_grid(coding_model.stepper(1), ids, grid, 64, match_order=12)
+    assert 8 * (len(copied.payload) + len(copied.fallback)) < 0.7 * 8 * (len(plain.payload) + len(plain.fallback))
+    decoded = decode_grid(coding_model.stepper(1), ids, lane_sizes(1100, 1, 10), copied, 64, match_order=12)
+    assert (decoded == grid).all()

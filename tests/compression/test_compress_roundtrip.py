@@ -171,8 +171,11 @@ def test_truncated_and_foreign_files_are_refused(compressed, tmp_path, tiny_mode
 def test_content_checksum_catches_a_different_decoding(compressed, tmp_path, tiny_model_dir, coding_model):
     """A payload changed with a recomputed file checksum (as if decoded on other hardware) fails the
     content sha256 after decoding, and no output is left behind."""
+    from bioLM.compression.container import ContainerReader
+
+    payload = ContainerReader(compressed).sections[2]
     data = bytearray(compressed.read_bytes()[:-DIGEST_SIZE])
-    data[-DIGEST_SIZE - 3] ^= 0xFF  # a byte of the range-coded payload (the last section before the digest)
+    data[data.rfind(payload) + len(payload) // 3] ^= 0xFF  # a byte of the range-coded payload
     compressed.write_bytes(bytes(data) + hashlib.sha256(data).digest())
     with pytest.raises(ContainerError, match="decoded content does not match|do not fit the stored layout"):
         decompress(tiny_model_dir, compressed, tmp_path / "out.fa", coding=coding_model)
