@@ -84,8 +84,8 @@ class OnlineTrainer:
         full = np.flatnonzero((block >= 0).all(1))
         if end - start < 2 or len(full) == 0:
             return
-        tokens = self.ids[torch.as_tensor(block[full])]  # (L', T)
-        with torch.enable_grad():
+        with torch.inference_mode(False), torch.enable_grad():  # called from the coding loop's inference mode
+            tokens = self.ids[torch.as_tensor(block[full])]  # (L', T)
             for first in range(0, len(full), self.config.micro_lanes):
                 batch = tokens[first:first + self.config.micro_lanes]
                 loss = self.model(input_ids=batch, labels=batch, use_cache=False).loss

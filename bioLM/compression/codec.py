@@ -301,16 +301,16 @@ def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: 
     symbols = coding.symbols(core)
     context = min(config.context or coding.context, coding.context)
     grid = lane_grid(symbols, config.lanes, config.min_lane_tokens)
-    block_steps = min(config.block_steps, context) if adaptive else config.block_steps
+    hook_steps = min(config.block_steps, context) if adaptive else 0
     hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
     with _threads(config.threads):
-        coded = encode_grid(coding.stepper(grid.shape[0], context), coding.alphabet.ids, grid, block_steps, hook,
-                            config.match_order) \
+        coded = encode_grid(coding.stepper(grid.shape[0], context), coding.alphabet.ids, grid, config.block_steps,
+                            hook, config.match_order, hook_steps) \
             if len(symbols) else CodedStream(b"", b"", np.zeros((0, grid.shape[0]), dtype=bool), 0.0)
     side = _side_section(layout, streams, coded.model_mask)
     header = {"mode": "adaptive" if adaptive else "pretrained", "model_sha256": coding.identity,
               "model_name": coding.model_dir.name, "coding": asdict(config), "context": context,
-              "block_steps": block_steps, "symbols": len(symbols), "mask_shape": list(coded.model_mask.shape),
+              "hook_steps": hook_steps, "symbols": len(symbols), "mask_shape": list(coded.model_mask.shape),
               "gzip_input": was_gzip, "bioLM": __version__, **online.runtime(),
               "adaptive": asdict(adaptive) if adaptive else None, "from_model": model_dir is not None}
     _atomic_write(out_path, lambda path: write_container(path, header, [side, coded.fallback, coded.payload],
@@ -366,7 +366,7 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
     coded = CodedStream(reader.sections[2], reader.sections[1], mask, 0.0)
     with _threads(config.threads):
         grid = decode_grid(coding.stepper(len(sizes), context), coding.alphabet.ids, sizes, coded,
-                           header["block_steps"], hook, config.match_order) if n_symbols else \
+                           config.block_steps, hook, config.match_order, header["hook_steps"]) if n_symbols else \
             np.zeros((1, 0), dtype=np.int64)
     try:
         letters = join_letters(coding.letters(stream_of(grid)), streams)

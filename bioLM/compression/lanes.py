@@ -9,8 +9,8 @@ per-base tokenizer). So a file is never larger than 2-bit packing plus its fixed
 every (block, lane) is stored (``model_mask``); model-coded symbols go to one range-coded stream in
 step-major order, fallback symbols to a packed stream in (block, lane, step) order.
 
-``after_block(grid, start, end)`` (adaptive mode) runs after each block on both sides with the symbols
-``grid[:, start:end]`` (``-1`` past the end of a lane) already known.
+``after_block(grid, start, end)`` (adaptive mode) runs every ``hook_steps`` steps on both sides with the
+symbols ``grid[:, start:end]`` (``-1`` past the end of a lane) just coded.
 """
 
 from __future__ import annotations
@@ -73,8 +73,14 @@ def _match(lanes: int, steps: int, vocab: int, order: int) -> MatchModel | None:
     return MatchModel(lanes, steps, vocab, order) if order > 0 else None
 
 
+def _after_steps(after_block: AfterBlock | None, every: int, grid: np.ndarray, t: int, steps: int) -> None:
+    """Call the hook after every ``every`` steps (and after the last one) with the window just coded."""
+    if after_block is not None and ((t + 1) % every == 0 or t + 1 == steps):
+        after_block(grid, t + 1 - ((t % every) + 1), t + 1)
+
+
 def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps: int,
-                after_block: AfterBlock | None = None, match_order: int = 0) -> CodedStream:
+                after_block: AfterBlock | None = None, match_order: int = 0, hook_steps: int = 0) -> CodedStream:
     """Code a ``(L, steps)`` grid (see the module docstring); ``match_order > 0`` mixes in the copy model of
     :mod:`bioLM.compression.match` with contexts of that many symbols."""
     lanes, steps = grid.shape
@@ -93,6 +99,7 @@ def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps
                     match.mix(probabilities(logits), grid)
                 if match is not None:
                     match.update(grid, t)
+                _after_steps(after_block, hook_steps or block_steps, grid, t, steps)
                 if t + 1 < steps:
                     logits = _feed(stepper, alphabet_ids, grid[:, t])
         block = grid[:, start:end].T  # (T, L)
@@ -106,15 +113,13 @@ def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps
         model_bits += float(bits.sum())
         fallback.append(grid[~model, start:end][grid[~model, start:end] >= 0])
         masks.append(model)
-        if after_block is not None:
-            after_block(grid, start, end)
     rest = np.concatenate(fallback) if fallback else np.zeros(0, dtype=np.int64)
     return CodedStream(encoder.finish(), pack_symbols(rest, width),
                        np.array(masks, dtype=bool).reshape(-1, lanes), ideal, model_bits)
 
 
 def decode_grid(stepper, alphabet_ids: np.ndarray, sizes: list[int], coded: CodedStream, block_steps: int,
-                after_block: AfterBlock | None = None, match_order: int = 0) -> np.ndarray:
+                after_block: AfterBlock | None = None, match_order: int = 0, hook_steps: int = 0) -> np.ndarray:
     """Inverse of :func:`encode_grid`: the ``(L, steps)`` grid for lanes of ``sizes``."""
     lanes, steps = len(sizes), sizes[0]
     match = _match(lanes, steps, len(alphabet_ids), match_order)
@@ -140,8 +145,7 @@ def decode_grid(stepper, alphabet_ids: np.ndarray, sizes: list[int], coded: Code
                 grid[rows, t] = decoder.decode(probs[rows])
                 if match is not None:
                     match.update(grid, t)
+                _after_steps(after_block, hook_steps or block_steps, grid, t, steps)
                 if t + 1 < steps:
                     logits = _feed(stepper, alphabet_ids, grid[:, t])
-        if after_block is not None:
-            after_block(grid, start, end)
     return grid
