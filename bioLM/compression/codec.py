@@ -305,7 +305,7 @@ def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: 
     hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
     with _threads(config.threads):
         coded = encode_grid(coding.stepper(grid.shape[0], context), coding.alphabet.ids, grid, config.block_steps,
-                            hook, config.match_order, hook_steps) \
+                            hook, config.match_order, hook_steps, coding.alphabet.texts) \
             if len(symbols) else CodedStream(b"", b"", np.zeros((0, grid.shape[0]), dtype=bool), 0.0)
     side = _side_section(layout, streams, coded.model_mask)
     header = {"mode": "adaptive" if adaptive else "pretrained", "model_sha256": coding.identity,
@@ -366,7 +366,8 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
     coded = CodedStream(reader.sections[2], reader.sections[1], mask, 0.0)
     with _threads(config.threads):
         grid = decode_grid(coding.stepper(len(sizes), context), coding.alphabet.ids, sizes, coded,
-                           config.block_steps, hook, config.match_order, header["hook_steps"]) if n_symbols else \
+                           config.block_steps, hook, config.match_order, header["hook_steps"],
+                           coding.alphabet.texts) if n_symbols else \
             np.zeros((1, 0), dtype=np.int64)
     try:
         letters = join_letters(coding.letters(stream_of(grid)), streams)

@@ -69,8 +69,17 @@ def _feed(stepper, alphabet_ids: np.ndarray, column: np.ndarray) -> torch.Tensor
     return stepper.feed(torch.as_tensor(ids, dtype=torch.long))
 
 
-def _match(lanes: int, steps: int, vocab: int, order: int) -> MatchModel | None:
-    return MatchModel(lanes, steps, vocab, order) if order > 0 else None
+def complement_of(texts: list[str]) -> np.ndarray | None:
+    """Symbol -> symbol of its reverse complement, when every token of the alphabet has one in it."""
+    pairs = str.maketrans("ACGT", "TGCA")
+    index = {text: i for i, text in enumerate(texts)}
+    reverse = [index.get(text.translate(pairs)[::-1], -1) for text in texts]
+    return None if -1 in reverse or any(len(t) != 1 for t in texts) else np.array(reverse, dtype=np.int64)
+
+
+def _match(lanes: int, steps: int, vocab: int, order: int, texts: list[str] | None) -> MatchModel | None:
+    complement = complement_of(texts) if texts else None
+    return MatchModel(lanes, steps, vocab, order, complement=complement) if order > 0 else None
 
 
 def _after_steps(after_block: AfterBlock | None, every: int, grid: np.ndarray, t: int, steps: int) -> None:
@@ -80,12 +89,13 @@ def _after_steps(after_block: AfterBlock | None, every: int, grid: np.ndarray, t
 
 
 def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps: int,
-                after_block: AfterBlock | None = None, match_order: int = 0, hook_steps: int = 0) -> CodedStream:
+                after_block: AfterBlock | None = None, match_order: int = 0, hook_steps: int = 0,
+                texts: list[str] | None = None) -> CodedStream:
     """Code a ``(L, steps)`` grid (see the module docstring); ``match_order > 0`` mixes in the copy model of
     :mod:`bioLM.compression.match` with contexts of that many symbols."""
     lanes, steps = grid.shape
     vocab = len(alphabet_ids)
-    match = _match(lanes, steps, vocab, match_order)
+    match = _match(lanes, steps, vocab, match_order, texts)
     width = symbol_width(vocab)
     encoder, fallback, masks, ideal, model_bits = RangeEncoder(), [], [], 0.0, 0.0
     with torch.inference_mode():
@@ -119,10 +129,11 @@ def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps
 
 
 def decode_grid(stepper, alphabet_ids: np.ndarray, sizes: list[int], coded: CodedStream, block_steps: int,
-                after_block: AfterBlock | None = None, match_order: int = 0, hook_steps: int = 0) -> np.ndarray:
+                after_block: AfterBlock | None = None, match_order: int = 0, hook_steps: int = 0,
+                texts: list[str] | None = None) -> np.ndarray:
     """Inverse of :func:`encode_grid`: the ``(L, steps)`` grid for lanes of ``sizes``."""
     lanes, steps = len(sizes), sizes[0]
-    match = _match(lanes, steps, len(alphabet_ids), match_order)
+    match = _match(lanes, steps, len(alphabet_ids), match_order, texts)
     width = symbol_width(len(alphabet_ids))
     lengths = np.asarray(sizes)
     grid = np.full((lanes, steps), -1, dtype=np.int64)

@@ -7,6 +7,8 @@ Here, at every lockstep step and for every lane:
 * the hash of the lane's last ``order`` symbols is looked up in a table of earlier positions (all lanes, all
   symbols already coded: both sides know them); a hit starts a match that predicts the symbol that followed;
 * the match's reliability is learned online: hit / miss counts per match length (0..31 verified symbols);
+* with ``complement`` (per-base alphabets), a reverse-complement occurrence is found too and read backwards
+  (inverted repeats: half of a genome's repeats lie on the other strand);
 * when the learned hit rate ``P`` beats the network's probability of the predicted symbol, the predicted
   symbol gets ``P`` and the others share ``1 - P`` in the network's proportions; otherwise the network's
   row is kept. A miss ends the match (the next step looks up again).
@@ -26,7 +28,8 @@ BUCKETS = 32
 class MatchModel:
     """Copy model over a ``(L, steps)`` symbol grid coded column by column (see the module docstring)."""
 
-    def __init__(self, lanes: int, steps: int, vocab: int, order: int = 16, table_bits: int = 22) -> None:
+    def __init__(self, lanes: int, steps: int, vocab: int, order: int = 16, table_bits: int = 22,
+                 complement: np.ndarray | None = None) -> None:
         self.steps, self.table_bits = steps, table_bits
         self.bits = max(1, int(np.ceil(np.log2(max(vocab, 2)))))
         self.order = max(1, min(order, 62 // self.bits))
@@ -37,6 +40,9 @@ class MatchModel:
         self.seen = np.zeros(lanes, dtype=np.int64)
         self.pointer = np.full(lanes, -1, dtype=np.int64)
         self.length = np.zeros(lanes, dtype=np.int64)
+        self.direction = np.ones(lanes, dtype=np.int64)  # +1: copy forward; -1: reverse complement
+        self.complement = complement
+        self.rc_hash = np.zeros(lanes, dtype=np.uint64)
         self.hits = np.ones(BUCKETS)
         self.total = np.full(BUCKETS, 2.0)
 
@@ -48,7 +54,7 @@ class MatchModel:
         rows = np.flatnonzero(self.pointer >= 0)
         if len(rows) == 0:
             return probs
-        predicted = grid.ravel()[self.pointer[rows]]
+        predicted = self._predicted(grid, rows)
         rows, predicted = rows[predicted >= 0], predicted[predicted >= 0]
         bucket = np.minimum(self.length[rows], BUCKETS - 1)
         p_hit = self.hits[bucket] / self.total[bucket]
@@ -63,17 +69,26 @@ class MatchModel:
         out[rows] = mixed.astype(np.float32)
         return out
 
+    def _predicted(self, grid: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The symbol each lane's match predicts (-1 where it points at padding)."""
+        source = grid.ravel()[self.pointer[rows]]
+        if self.complement is None:
+            return source
+        backward = (self.direction[rows] < 0) & (source >= 0)
+        return np.where(backward, self.complement[np.maximum(source, 0)], source)
+
     def update(self, grid: np.ndarray, t: int) -> None:
         """Learn from column ``t`` (now known), index it, and look up matches for column ``t + 1``."""
         column = grid[:, t]
         live = column >= 0
         active = np.flatnonzero((self.pointer >= 0) & live)
         if len(active):
-            hit = grid.ravel()[self.pointer[active]] == column[active]
+            hit = self._predicted(grid, active) == column[active]
             bucket = np.minimum(self.length[active], BUCKETS - 1)
             np.add.at(self.hits, bucket, hit)
             np.add.at(self.total, bucket, 1.0)
-            self.pointer[active] = np.where(hit, self.pointer[active] + 1, -1)
+            moved = self.pointer[active] + self.direction[active]
+            self.pointer[active] = np.where(hit & (moved >= 0), moved, -1)
             self.length[active] = np.where(hit, self.length[active] + 1, 0)
         self.pointer[~live] = -1
         lanes = np.flatnonzero(live)
@@ -83,8 +98,18 @@ class MatchModel:
         self.hash[lanes] = shifted & self.mask
         self.seen[lanes] += 1
         self.previous[lanes] = self.hash[lanes]
+        if self.complement is not None:  # reverse complement of the last `order` symbols, first symbol high
+            top = np.uint64(self.bits * (self.order - 1))
+            incoming = self.complement[column[lanes]].astype(np.uint64) << top
+            self.rc_hash[lanes] = (self.rc_hash[lanes] >> np.uint64(self.bits)) | incoming
         look = lanes[(self.pointer[lanes] < 0) & (self.seen[lanes] >= self.order)]
         if len(look):
             found = self.table[self._slot(self.hash[look])]
+            self.direction[look] = 1
+            if self.complement is not None:  # no forward match: a reverse-complement one reads backwards
+                reverse = self.table[self._slot(self.rc_hash[look])]
+                use = (found < 0) & (reverse >= 0)
+                found = np.where(use, np.where(reverse - self.order - 1 >= 0, reverse - self.order - 1, -1), found)
+                self.direction[look] = np.where(use, -1, 1)
             self.pointer[look] = found
             self.length[look] = 0

@@ -78,3 +78,22 @@ def test_copy_model_makes_repeats_cheap(coding_model):
     assert 8 * (len(copied.payload) + len(copied.fallback)) < 0.7 * 8 * (len(plain.payload) + len(plain.fallback))
     decoded = decode_grid(coding_model.stepper(1), ids, lane_sizes(1100, 1, 10), copied, 64, match_order=12)
     assert (decoded == grid).all()
+
+
+def test_copy_model_reads_reverse_complements(coding_model):
+    """An inverted repeat (a sequence, then its reverse complement) is cheap too, and decodes exactly."""
+    from bioLM.compression.lanes import complement_of
+    from bioLM.synthetic import random_dna
+
+    unit = random_dna(500, np.random.default_rng(8))
+    reverse = unit[::-1].translate(str.maketrans("ACGT", "TGCA"))
+    symbols = coding_model.symbols(unit + random_dna(100, np.random.default_rng(9)) + reverse)
+    grid = lane_grid(symbols, lanes=1, min_lane_tokens=10)
+    ids, texts = coding_model.alphabet.ids, coding_model.alphabet.texts
+    assert complement_of(texts).tolist() == [texts.index(t.translate(str.maketrans("ACGT", "TGCA"))) for t in texts]
+    forward_only = encode_grid(coding_model.stepper(1), ids, grid, 64, match_order=12)
+    both = encode_grid(coding_model.stepper(1), ids, grid, 64, match_order=12, texts=texts)
+    assert len(both.payload) + len(both.fallback) < 0.7 * (len(forward_only.payload) + len(forward_only.fallback))
+    decoded = decode_grid(coding_model.stepper(1), ids, lane_sizes(1100, 1, 10), both, 64, match_order=12,
+                          texts=texts)
+    assert (decoded == grid).all()
