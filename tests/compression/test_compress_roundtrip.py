@@ -44,6 +44,7 @@ def layouts() -> dict[str, bytes]:
         "soft_mask_iupac_n": (">m\n" + wrap(soft_masked(seq, rng), 60) + "\n>n\n" + "N" * 130
                               + "acgtRYKMnn-U*" + random_dna(100, rng) + "\n>e1\n>e2 empty\n").encode(),
         "utf8_header": ">é α ünïcode\nACGT\n".encode(),
+        "no_bases": b">only\n>headers and Ns\nNNNN\nnnRY\n",
     }
 
 
