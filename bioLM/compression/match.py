@@ -13,7 +13,10 @@ Here, at every lockstep step and for every lane:
   symbol gets ``P`` and the others share ``1 - P`` in the network's proportions; otherwise the network's
   row is kept. A miss ends the match (the next step looks up again).
 
-Everything is integer or float64 numpy run identically by encoder and decoder. The table is a fixed-size
+Everything is integer or float64 numpy run identically by encoder and decoder. A match only ever points at a
+symbol already coded (an earlier column of any lane; a backward copy never wraps into the previous lane,
+whose last columns may not be coded yet), so the encoder, which knows the whole grid, sees what the decoder
+sees. The table is a fixed-size
 array (``2**table_bits`` positions); a hash collision only costs bits.
 """
 
@@ -88,7 +91,8 @@ class MatchModel:
             np.add.at(self.hits, bucket, hit)
             np.add.at(self.total, bucket, 1.0)
             moved = self.pointer[active] + self.direction[active]
-            self.pointer[active] = np.where(hit & (moved >= 0), moved, -1)
+            wrapped = (self.direction[active] < 0) & (self.pointer[active] % self.steps == 0)  # into a later column
+            self.pointer[active] = np.where(hit & ~wrapped, moved, -1)
             self.length[active] = np.where(hit, self.length[active] + 1, 0)
         self.pointer[~live] = -1
         lanes = np.flatnonzero(live)
@@ -109,7 +113,9 @@ class MatchModel:
             if self.complement is not None:  # no forward match: a reverse-complement one reads backwards
                 reverse = self.table[self._slot(self.rc_hash[look])]
                 use = (found < 0) & (reverse >= 0)
-                found = np.where(use, np.where(reverse - self.order - 1 >= 0, reverse - self.order - 1, -1), found)
+                start = reverse - self.order - 1  # the symbol before the occurrence, in the same lane only
+                inside = (reverse >= 0) & (reverse % self.steps >= self.order + 1)
+                found = np.where(use, np.where(inside, start, -1), found)
                 self.direction[look] = np.where(use, -1, 1)
             self.pointer[look] = found
             self.length[look] = 0

@@ -97,3 +97,19 @@ def test_copy_model_reads_reverse_complements(coding_model):
     decoded = decode_grid(coding_model.stepper(1), ids, lane_sizes(1100, 1, 10), both, 64, match_order=12,
                           texts=texts)
     assert (decoded == grid).all()
+
+
+def test_backward_copies_never_read_uncoded_columns(coding_model):
+    """Lane 2 is the reverse complement of lane 1: its backward copy reaches lane 1's first column while
+    lane 0's last columns are not coded yet; the decoder must see exactly what the encoder saw."""
+    from bioLM.synthetic import random_dna
+
+    x, rng = random_dna(200, np.random.default_rng(10)), np.random.default_rng(11)
+    sequence = (random_dna(400, rng) + x + random_dna(200, rng) + x[::-1].translate(str.maketrans("ACGT", "TGCA"))
+                + random_dna(200, rng))  # lane 2 copies lane 1 backwards from step ~110, reaching column 0 at ~200
+    grid = lane_grid(coding_model.symbols(sequence), lanes=3, min_lane_tokens=10)
+    ids, texts = coding_model.alphabet.ids, coding_model.alphabet.texts
+    coded = encode_grid(coding_model.stepper(3), ids, grid, 64, match_order=12, texts=texts)
+    decoded = decode_grid(coding_model.stepper(3), ids, lane_sizes(1200, 3, 10), coded, 64, match_order=12,
+                          texts=texts)
+    assert (decoded == grid).all()
