@@ -267,6 +267,15 @@ def _start_model(model_dir, coding: CodingModel | None, adaptive):
     return CodingModel(model_dir)
 
 
+@contextlib.contextmanager
+def _decoding_errors(path):
+    try:
+        yield
+    except ValueError as error:
+        raise ContainerError(f"{error}: the file was made on another machine or torch build (floating-point "
+                             "results differ) or is damaged; decompress where it was compressed", path=path) from None
+
+
 def _validate(config: CodecConfig) -> None:
     if config.match_order < 0:
         raise ConfigError(f"match_order={config.match_order} must be >= 0 (0 = no copy model)")
@@ -364,7 +373,7 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
     sizes = lane_sizes(n_symbols, config.lanes, config.min_lane_tokens)
     hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
     coded = CodedStream(reader.sections[2], reader.sections[1], mask, 0.0)
-    with _threads(config.threads):
+    with _threads(config.threads), _decoding_errors(in_path):
         grid = decode_grid(coding.stepper(len(sizes), context), coding.alphabet.ids, sizes, coded,
                            config.block_steps, hook, config.match_order, header["hook_steps"],
                            coding.alphabet.texts) if n_symbols else \

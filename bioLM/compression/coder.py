@@ -56,7 +56,10 @@ class RangeDecoder:
     def decode(self, probabilities: np.ndarray) -> np.ndarray:
         if len(probabilities) == 0:
             return np.zeros(0, dtype=np.int64)
-        return self._decoder.decode(self._family, np.ascontiguousarray(probabilities, dtype=np.float32))
+        try:
+            return self._decoder.decode(self._family, np.ascontiguousarray(probabilities, dtype=np.float32))
+        except (AssertionError, ValueError, RuntimeError) as error:  # constriction: data invalid for the model
+            raise ValueError(f"the range-coded payload does not decode ({error})") from None
 
 
 def symbol_width(vocab: int) -> int:
