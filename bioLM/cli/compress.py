@@ -37,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"steps per model-or-2-bit block (default {codec.block_steps})")
     parser.add_argument("--context", type=int, default=None,
                         help="coding context in tokens (default: the model's; shorter is faster)")
+    parser.add_argument("--match-order", type=int, default=codec.match_order,
+                        help=f"copy model on the last N bases (repeats, both strands); 0 = off "
+                             f"(default {codec.match_order})")
     parser.add_argument("--threads", type=int, default=codec.threads,
                         help=f"torch CPU threads (decompression uses the same; default {codec.threads})")
     parser.set_defaults(func=run)
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model is None and not args.adaptive:
         raise ConfigError("give --model DIR (a pretrained model) or --adaptive (learn while coding)")
     config = CodecConfig(lanes=args.lanes, min_lane_tokens=args.min_lane_tokens, threads=args.threads,
-                         block_steps=args.block_steps, context=args.context)
+                         block_steps=args.block_steps, context=args.context, match_order=args.match_order)
     adaptive = AdaptiveConfig(preset=args.preset, context=args.adaptive_context, seed=args.seed, lr=args.lr) \
         if args.adaptive else None
     report = compress_fasta(args.model, args.input, args.output, config, adaptive=adaptive)
