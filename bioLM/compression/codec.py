@@ -1,15 +1,12 @@
-"""``compress_fasta`` / ``decompress``: a FASTA file <-> a ``.blm`` container, coded with a bioLM model.
+"""``compress_fasta`` / ``decompress``: a FASTA file <-> a ``.blm`` container, coded with a causal LM.
 
-Per record: the A/C/G/T core is tokenized and arithmetic-coded with the model's next-token distribution
-(restricted to the coding alphabet, quantized by :mod:`bioLM.compression.quantize`); case and non-ACGT runs
-go to side streams (:mod:`bioLM.compression.sidestreams`). The model runs in fp32 on the CPU under
-``torch.inference_mode`` with a fixed number of threads (recorded in the file), one forward pass per token
-with the KV cache, sliding as described in :mod:`bioLM.compression.stepper`.
-
-What is restored byte for byte: ids, descriptions, letters (IUPAC, ``U``, ``-`` included) and case of every
-record, in order. What is normalized: line wrapping (60 columns, LF line ends), the single whitespace
-character after the id (a tab becomes a space), whitespace at the end of a header without description.
-Input is FASTA (plain or gzip); FASTQ is refused (qualities would be lost).
+The file is split into its byte layout (:mod:`bioLM.compression.layout`: headers verbatim, line lengths,
+CRLF, blank lines, final newline), its letter side streams (:mod:`bioLM.compression.sidestreams`: case and
+non-ACGT runs) and the A/C/G/T core, which is tokenized and coded in lockstep lanes
+(:mod:`bioLM.compression.lanes`) with the model's next-token probabilities and constriction's range coder,
+block by block, falling back to 2-bit where the model would spend more. ``decompress`` restores the file
+byte for byte (``cmp`` identical); gzip input is restored uncompressed. The model runs in fp32 on the CPU
+with a fixed thread count (recorded in the file): encoder and decoder compute bit-identical probabilities.
 """
 
 from __future__ import annotations
@@ -17,79 +14,130 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
+import lzma
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from bioLM import __version__
-from bioLM.compression.coder import ArithmeticDecoder, ArithmeticEncoder
-from bioLM.compression.container import (
-    CodedRecord,
-    ContainerError,
-    ContainerReader,
-    ContainerWriter,
-    model_identity,
+from bioLM.compression.container import ContainerError, ContainerReader, model_identity, write_container
+from bioLM.compression.lanes import CodedStream, decode_grid, encode_grid, lane_grid, stream_of
+from bioLM.compression.layout import Layout, join_file, read_raw, split_file
+from bioLM.compression.sidestreams import (
+    LetterStreams,
+    join_letters,
+    read_varint,
+    split_letters,
+    write_varints,
 )
-from bioLM.compression.quantize import DEFAULT_TOTAL_BITS, cumulative_table, ideal_bits, quantize_logits
-from bioLM.compression.sidestreams import SideStreams, join_record, split_record
-from bioLM.compression.stepper import CodingAlphabet, LaneStepper, lane_sizes, pad_tokens
-from bioLM.errors import ConfigError, InputFormatError
+from bioLM.compression.stepper import CodingAlphabet, LaneStepper, lane_sizes
+from bioLM.errors import ConfigError
 
 logger = logging.getLogger(__name__)
-LINE_WIDTH = 60
+SIDE_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
+"""xz (raw LZMA2, no container overhead) for the layout, letter streams and block choices."""
 
 
 @dataclass
 class CodecConfig:
     """Coding parameters, stored in the container header (decompression reads them from there)."""
 
-    total_bits: int = DEFAULT_TOTAL_BITS
-    """Frequencies of each step sum to at most ``2**total_bits``."""
-    lanes: int = 8
-    """Most lanes (batch rows) a record is cut into; 1 = one left-to-right pass (best ratio, slowest)."""
-    min_lane_tokens: int = 4096
-    """Fewest tokens per lane: short records use fewer lanes."""
+    lanes: int = 256
+    """Most lanes (batch rows) the symbol stream is cut into; 1 = one left-to-right pass (best ratio, slowest)."""
+    min_lane_tokens: int = 1024
+    """Fewest tokens per lane: short files use fewer lanes."""
     threads: int = 1
-    """torch CPU threads while coding (the same count is used to decode: floating-point reproducibility)."""
+    """torch CPU threads while coding (decompression uses the same: floating-point reproducibility)."""
+    block_steps: int = 256
+    """Steps per block: each (block, lane) is model-coded or 2-bit, whichever is smaller."""
+    context: int | None = None
+    """Coding context in tokens (at most the model's); None = the model's ``block_size``."""
+    match_order: int = 12
+    """Copy model (:mod:`bioLM.compression.match`) mixed in, on contexts of this many symbols; 0 = off."""
 
 
 @dataclass
 class CodecReport:
-    """What a compression or decompression did. ``ideal_bits``: sum of -log2 of the quantized probabilities."""
+    """What a compression or decompression did. ``bases``: A/C/G/T letters coded by the model; ``letters``:
+    all sequence letters; ``model_bytes``: the model's weights compressed with xz (0 in adaptive mode from
+    random init: nothing is shipped); ``ideal_bits``: ``-log2`` of the coded probabilities (2 bits per base
+    in fallback blocks); ``model_bits``: ``-log2 p`` of every base under the model (no fallback)."""
 
-    records: int
-    bases: int
-    tokens: int
-    payload_bytes: int
-    file_bytes: int
-    ideal_bits: float
-    seconds: float
+    records: int = 0
+    letters: int = 0
+    bases: int = 0
+    tokens: int = 0
+    payload_bytes: int = 0
+    fallback_bytes: int = 0
+    side_bytes: int = 0
+    file_bytes: int = 0
+    model_bytes: int = 0
+    fallback_blocks: float = 0.0
+    ideal_bits: float = 0.0
+    model_bits: float = 0.0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
 
     @property
     def bits_per_base(self) -> float:
         """Container size in bits over bases (0 for no bases)."""
         return 8.0 * self.file_bytes / self.bases if self.bases else 0.0
 
+    @property
+    def payload_bits_per_base(self) -> float:
+        """Coded bases only (range-coded + 2-bit blocks), in bits per base."""
+        return 8.0 * (self.payload_bytes + self.fallback_bytes) / self.bases if self.bases else 0.0
+
+    @property
+    def with_model_bits_per_base(self) -> float:
+        """Container plus the compressed model weights, in bits per base (the decompressor's cost counted)."""
+        return 8.0 * (self.file_bytes + self.model_bytes) / self.bases if self.bases else 0.0
+
+    def as_dict(self) -> dict:
+        out = {k: v for k, v in asdict(self).items() if k != "extra"}
+        out.update(bits_per_base=self.bits_per_base, payload_bits_per_base=self.payload_bits_per_base,
+                   with_model_bits_per_base=self.with_model_bits_per_base,
+                   kb_per_s=self.letters / 1000 / max(self.seconds, 1e-9), **self.extra)
+        return out
+
+
+def load_causal_lm(model_dir: str | Path):
+    """(model in fp32 eval mode, tokenizer) of a model directory. The one place the compressor loads a model;
+    a masked LM is refused (it gives no next-token probabilities)."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    import bioLM.model  # noqa: F401  (registers the biolm model type)
+    from bioLM.tokenization import load_tokenizer
+
+    config = AutoConfig.from_pretrained(model_dir)
+    architectures = " ".join(getattr(config, "architectures", None) or [])
+    if "MaskedLM" in architectures or getattr(config, "is_encoder_decoder", False):
+        raise ConfigError(f"{model_dir}: {architectures or config.model_type} is not a causal language model; "
+                          "the compressor needs next-token probabilities (a GPT-style model)")
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    except ValueError as error:
+        raise ConfigError(f"{model_dir}: not loadable as a causal language model ({error})") from None
+    return model, load_tokenizer(model_dir)
+
 
 class CodingModel:
-    """A model directory loaded for coding: fp32 CPU model, tokenizer, coding alphabet, identity."""
+    """A model ready for coding: fp32 CPU model, tokenizer, coding alphabet, identity."""
 
-    def __init__(self, model_dir: str | Path) -> None:
-        from transformers import AutoModelForCausalLM
-
-        import bioLM.model  # noqa: F401  (registers the biolm model type)
-        from bioLM.tokenization import load_tokenizer
-
-        self.model_dir = Path(model_dir)
-        self.identity = model_identity(self.model_dir)
-        self.tokenizer = load_tokenizer(self.model_dir)
-        self.model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32).eval()
-        self.context = int(self.model.config.max_position_embeddings)
-        self.alphabet = CodingAlphabet.from_tokenizer(self.tokenizer)
+    def __init__(self, model_dir: str | Path | None = None, *, model=None, tokenizer=None,
+                 identity: str | None = None) -> None:
+        if model is None:
+            self.model_dir = Path(model_dir)
+            self.identity = model_identity(self.model_dir)
+            model, tokenizer = load_causal_lm(self.model_dir)
+        else:
+            self.model_dir, self.identity = Path(model_dir or "."), identity or ""
+        self.model, self.tokenizer = model, tokenizer
+        self.context = int(model.config.max_position_embeddings)
+        self.alphabet = CodingAlphabet.from_tokenizer(tokenizer)
         if len(self.alphabet.ids) == 0:
             raise ConfigError(f"{self.model_dir}: the tokenizer has no token made of A/C/G/T only; the "
                               "compressor codes DNA and needs a DNA tokenizer")
@@ -99,213 +147,247 @@ class CodingModel:
         if self._single:
             for index, text in enumerate(self.alphabet.texts):
                 self._byte_table[ord(text)] = index
+        self._spelling = [text.encode() for text in self.alphabet.texts]
 
-    def symbols(self, core: str, record: str) -> np.ndarray:
-        """Symbol indices (into the coding alphabet) of the A/C/G/T string ``core``."""
+    def symbols(self, core: str | np.ndarray, record: str = "the input") -> np.ndarray:
+        """Symbol indices (into the coding alphabet) of the A/C/G/T letters ``core`` (str or uint8 array)."""
+        raw = np.frombuffer(core.encode("ascii"), dtype=np.uint8) if isinstance(core, str) else core
         if self._single:
-            symbols = self._byte_table[np.frombuffer(core.encode("ascii"), dtype=np.uint8)]
+            symbols = self._byte_table[raw]
         else:
             from bioLM.tokenization import encode_sequence
 
-            ids = np.asarray(encode_sequence(self.tokenizer, core), dtype=np.int64)
+            ids = np.asarray(encode_sequence(self.tokenizer, raw.tobytes().decode("ascii")), dtype=np.int64)
             symbols = np.where(ids < len(self._index), self._index[np.minimum(ids, len(self._index) - 1)], -1)
-        if (symbols < 0).any() or self.text(symbols) != core:
-            raise ConfigError(f"record {record!r}: the tokenizer of {self.model_dir} does not spell this "
-                              "sequence with A/C/G/T tokens only, so it cannot be coded losslessly; use a "
-                              "model with a char or BPE tokenizer")
+        if (symbols < 0).any() or self.letters(symbols).tobytes() != raw.tobytes():
+            raise ConfigError(f"{record}: the tokenizer of {self.model_dir} does not spell these bases with "
+                              "A/C/G/T tokens only, so they cannot be coded losslessly; use a model with a "
+                              "char or BPE tokenizer")
         return symbols
 
+    def letters(self, symbols: np.ndarray) -> np.ndarray:
+        """The bases (uint8) spelled by ``symbols``."""
+        if self._single:
+            return np.frombuffer("".join(self.alphabet.texts).encode(), dtype=np.uint8)[symbols]
+        return np.frombuffer(b"".join(self._spelling[s] for s in symbols.tolist()), dtype=np.uint8)
+
     def text(self, symbols: np.ndarray) -> str:
-        """The bases spelled by ``symbols``."""
-        texts = self.alphabet.texts
-        return "".join(texts[s] for s in symbols.tolist())
+        """The bases spelled by ``symbols``, as a string."""
+        return self.letters(symbols).tobytes().decode("ascii")
+
+    def stepper(self, lanes: int, context: int | None = None):
+        """The lane stepper for this model: static KV cache for bioLM's model, HF cache for others."""
+        from bioLM.model import BioLMForCausalLM
+
+        context = min(context or self.context, self.context)
+        if isinstance(self.model, BioLMForCausalLM):
+            from bioLM.compression.static_stepper import StaticLaneStepper
+
+            return StaticLaneStepper(self.model, self.alphabet.ids, lanes, context)
+        return LaneStepper(self.model, self.alphabet.ids, lanes, context)
 
 
 @contextlib.contextmanager
-def coding_threads(threads: int):
+def _threads(threads: int):
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        with torch.inference_mode():
-            yield
+        yield
     finally:
         torch.set_num_threads(previous)
 
 
-def code_tokens(coding: CodingModel, symbols: np.ndarray, config: CodecConfig) -> tuple[bytes, float]:
-    """Arithmetic-code ``symbols`` (shape ``(n,)``) of one record; return (payload, ideal bits)."""
-    sizes = lane_sizes(len(symbols), config.lanes, config.min_lane_tokens)
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    ids = coding.alphabet.ids
-    stepper = LaneStepper(coding.model, ids, len(sizes), coding.context)
-    encoder, bits = ArithmeticEncoder(), 0.0
-    logits = stepper.start()
-    for t in range(sizes[0]):
-        active = [lane for lane, size in enumerate(sizes) if t < size]
-        lane_symbols = symbols[starts[active] + t]
-        frequencies = quantize_logits(logits[: len(active)], config.total_bits)
-        table = cumulative_table(frequencies)
-        for row, symbol in enumerate(lane_symbols.tolist()):
-            encoder.encode(int(table[row, symbol]), int(table[row, symbol + 1]), int(table[row, -1]))
-        bits += ideal_bits(frequencies, lane_symbols)
-        if t + 1 < sizes[0]:
-            feed = pad_tokens(len(sizes))
-            feed[: len(active)] = torch.as_tensor(ids[lane_symbols])
-            logits = stepper.feed(feed)
-    return encoder.finish(), bits
+@contextlib.contextmanager
+def coding_threads(threads: int):
+    """Run with ``threads`` torch CPU threads (and inference mode), restoring the count afterwards."""
+    with _threads(threads), torch.inference_mode():
+        yield
 
 
-def decode_tokens(coding: CodingModel, payload: bytes, n_tokens: int, config: CodecConfig) -> np.ndarray:
-    """Inverse of :func:`code_tokens`: the ``n_tokens`` symbols of one record."""
-    sizes = lane_sizes(n_tokens, config.lanes, config.min_lane_tokens)
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    ids = coding.alphabet.ids
-    stepper = LaneStepper(coding.model, ids, len(sizes), coding.context)
-    decoder = ArithmeticDecoder(payload)
-    out = np.zeros(n_tokens, dtype=np.int64)
-    logits = stepper.start()
-    for t in range(sizes[0]):
-        active = [lane for lane, size in enumerate(sizes) if t < size]
-        table = cumulative_table(quantize_logits(logits[: len(active)], config.total_bits))
-        lane_symbols = np.array([decoder.decode(table[row]) for row in range(len(active))], dtype=np.int64)
-        out[starts[active] + t] = lane_symbols
-        if t + 1 < sizes[0]:
-            feed = pad_tokens(len(sizes))
-            feed[: len(active)] = torch.as_tensor(ids[lane_symbols])
-            logits = stepper.feed(feed)
-    return out
+def check_output(out_path: str | Path) -> Path:
+    """Refuse an output path that is a directory or whose parent directory does not exist."""
+    out_path = Path(out_path)
+    if out_path.is_dir():
+        raise ConfigError(f"output {out_path} is a directory; give a file path")
+    if not out_path.parent.is_dir():
+        raise ConfigError(f"output {out_path}: directory {out_path.parent} does not exist; create it first")
+    return out_path
 
 
-def fasta_text(name: str, description: str, sequence: str, width: int = LINE_WIDTH) -> str:
-    """One record as the decompressor writes it: header line, then ``width``-column sequence lines."""
-    header = f">{name} {description}\n" if description else f">{name}\n"
-    return header + "".join(sequence[i:i + width] + "\n" for i in range(0, len(sequence), width))
+def _atomic_write(out_path: Path, write) -> None:
+    partial = out_path.with_name(out_path.name + ".partial")
+    try:
+        write(partial)
+        partial.replace(out_path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
-def _with_case(sequence: str, mask: np.ndarray | None) -> str:
-    """The sequence as it was in the file: lowercase where ``mask`` is True."""
-    if mask is None or not mask.any():
-        return sequence
-    raw = np.frombuffer(sequence.encode("ascii"), dtype=np.uint8).copy()
-    raw[mask] |= 0x20
-    return raw.tobytes().decode("ascii")
+def compressed_model_bytes(model_dir: Path) -> int:
+    """Size of the model's ``*.safetensors`` weights compressed with xz -9 (the cost of shipping them)."""
+    return sum(len(lzma.compress(path.read_bytes(), preset=9)) for path in sorted(model_dir.glob("*.safetensors")))
 
 
-def _header(coding: CodingModel, config: CodecConfig) -> dict:
-    return {"model_sha256": coding.identity, "model_name": coding.model_dir.name, "coding": asdict(config),
-            "context": coding.context, "line_width": LINE_WIDTH, "torch": torch.__version__,
-            "bioLM": __version__}
+def _side_section(layout: Layout, streams: LetterStreams, mask: np.ndarray) -> bytes:
+    parts = [layout.to_bytes(), streams.to_bytes(), np.packbits(mask.ravel()).tobytes()]
+    raw = b"".join(write_varints([len(part)]) + part for part in parts)
+    return lzma.compress(raw, format=lzma.FORMAT_RAW, filters=SIDE_FILTERS)
 
 
-def compress_fasta(model_dir: str | Path, in_path: str | Path, out_path: str | Path,
-                   config: CodecConfig | None = None, coding: CodingModel | None = None) -> CodecReport:
-    """Compress the FASTA file ``in_path`` (plain or gzip) into the container ``out_path``.
+def _read_side(data: bytes, mask_shape: tuple[int, int]) -> tuple[Layout, LetterStreams, np.ndarray]:
+    try:
+        raw = lzma.decompress(data, format=lzma.FORMAT_RAW, filters=SIDE_FILTERS)
+    except lzma.LZMAError as error:
+        raise ValueError(f"side section is not valid xz data ({error})") from None
+    parts, offset = [], 0
+    for _ in range(3):
+        size, offset = read_varint(raw, offset)
+        parts.append(raw[offset:offset + size])
+        offset += size
+    streams, _ = LetterStreams.from_bytes(parts[1])
+    count = mask_shape[0] * mask_shape[1]
+    mask = np.unpackbits(np.frombuffer(parts[2], dtype=np.uint8))[:count].astype(bool).reshape(mask_shape)
+    return Layout.from_bytes(parts[0]), streams, mask
 
-    ``coding`` reuses a loaded model (else ``model_dir`` is loaded). Returns a :class:`CodecReport`.
+
+def _start_model(model_dir, coding: CodingModel | None, adaptive):
+    """The coding model: given, loaded from ``model_dir``, or (adaptive without a model) randomly initialized."""
+    if coding is not None and adaptive is None:  # adaptive training changes the weights: load a fresh copy
+        return coding
+    if coding is not None:
+        model_dir = coding.model_dir
+    if model_dir is None:
+        if adaptive is None:
+            raise ConfigError("give a model directory (--model), or --adaptive to start from random init")
+        from bioLM.compression.adaptive import random_init
+
+        model, tokenizer, identity = random_init(adaptive)
+        return CodingModel(f"random-{adaptive.preset}", model=model, tokenizer=tokenizer, identity=identity)
+    return CodingModel(model_dir)
+
+
+@contextlib.contextmanager
+def _decoding_errors(path):
+    try:
+        yield
+    except ValueError as error:
+        raise ContainerError(f"{error}: the file was made on another machine or torch build (floating-point "
+                             "results differ) or is damaged; decompress where it was compressed", path=path) from None
+
+
+def _validate(config: CodecConfig) -> None:
+    if config.match_order < 0:
+        raise ConfigError(f"match_order={config.match_order} must be >= 0 (0 = no copy model)")
+    for name in ("lanes", "min_lane_tokens", "threads", "block_steps"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{name}={getattr(config, name)} must be a positive integer")
+    if config.context is not None and config.context < 2:
+        raise ConfigError(f"context={config.context} must be at least 2 tokens")
+
+
+def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: str | Path,
+                   config: CodecConfig | None = None, coding: CodingModel | None = None,
+                   adaptive=None) -> CodecReport:
+    """Compress the FASTA file ``in_path`` (plain or gzip; gzip is restored uncompressed) into ``out_path``.
+
+    ``coding`` reuses a loaded model. ``adaptive`` (an :class:`~bioLM.compression.adaptive.AdaptiveConfig`)
+    trains the model on the bases already coded (from ``model_dir``, or random init when it is None).
+    Errors (binary bytes, FASTQ, a bad output path) are raised before anything is written.
     """
-    from bioLM.io import read_fastx
+    from bioLM.compression import adaptive as online
 
     config = config or CodecConfig()
-    coding = coding or CodingModel(model_dir)
+    _validate(config)
+    out_path = check_output(out_path)
+    raw, was_gzip = read_raw(in_path)
+    layout, letters = split_file(raw, in_path)
+    if was_gzip:
+        logger.info("%s is gzip-compressed: decompression restores the uncompressed FASTA bytes", in_path)
     began = time.perf_counter()
-    report = CodecReport(0, 0, 0, 0, 0, 0.0, 0.0)
-    reader = read_fastx(in_path, alphabet="rna", rna_as_dna=False, keep_soft_mask=True,
-                        allow_duplicate_ids=True)
-    if reader.format.format != "fasta":
-        raise InputFormatError("is FASTQ; `biolm compress` codes FASTA only (qualities would be lost): "
-                               "convert it to FASTA first", path=in_path)
-    partial = Path(f"{out_path}.partial")
-    try:
-        _write_container(coding, reader, partial, config, report)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(out_path)
-    report.file_bytes = os.path.getsize(out_path)
-    report.seconds = time.perf_counter() - began
+    coding = _start_model(model_dir, coding, adaptive)
+    core, streams = split_letters(letters)
+    symbols = coding.symbols(core)
+    context = min(config.context or coding.context, coding.context)
+    grid = lane_grid(symbols, config.lanes, config.min_lane_tokens)
+    hook_steps = min(config.block_steps, context) if adaptive else 0
+    hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
+    with _threads(config.threads):
+        coded = encode_grid(coding.stepper(grid.shape[0], context), coding.alphabet.ids, grid, config.block_steps,
+                            hook, config.match_order, hook_steps, coding.alphabet.texts) \
+            if len(symbols) else CodedStream(b"", b"", np.zeros((0, grid.shape[0]), dtype=bool), 0.0)
+    side = _side_section(layout, streams, coded.model_mask)
+    header = {"mode": "adaptive" if adaptive else "pretrained", "model_sha256": coding.identity,
+              "model_name": coding.model_dir.name, "coding": asdict(config), "context": context,
+              "hook_steps": hook_steps, "symbols": len(symbols), "mask_shape": list(coded.model_mask.shape),
+              "gzip_input": was_gzip, "bioLM": __version__, **online.runtime(),
+              "adaptive": asdict(adaptive) if adaptive else None, "from_model": model_dir is not None}
+    _atomic_write(out_path, lambda path: write_container(path, header, [side, coded.fallback, coded.payload],
+                                                         hashlib.sha256(raw).digest()))
+    report = CodecReport(records=len(layout.headers), letters=len(letters), bases=len(core), tokens=len(symbols),
+                         payload_bytes=len(coded.payload), fallback_bytes=len(coded.fallback),
+                         side_bytes=len(side), file_bytes=out_path.stat().st_size, ideal_bits=coded.ideal_bits,
+                         model_bits=coded.model_bits,
+                         seconds=time.perf_counter() - began)
+    report.fallback_blocks = float(1 - coded.model_mask.mean()) if coded.model_mask.size else 0.0
+    if model_dir is not None and coding.model_dir.is_dir():
+        report.model_bytes = compressed_model_bytes(coding.model_dir)
     return report
 
 
-def _write_container(coding: CodingModel, reader, partial: Path, config: CodecConfig, report: CodecReport) -> None:
-    """Code every record of ``reader`` into the container file ``partial``, filling ``report``."""
-    content = hashlib.sha256()
-    with open(partial, "wb") as handle, coding_threads(config.threads):
-        writer = ContainerWriter(handle, _header(coding, config))
-        for record in reader:
-            core, streams = split_record(record.sequence, record.soft_mask)
-            symbols = coding.symbols(core, record.id)
-            payload, bits = code_tokens(coding, symbols, config) if len(symbols) else (b"", 0.0)
-            writer.write_record(CodedRecord(record.id, record.description, streams, len(symbols), payload))
-            content.update(fasta_text(record.id, record.description,
-                                      _with_case(record.sequence, record.soft_mask)).encode())
-            report.records += 1
-            report.bases += len(record.sequence)
-            report.tokens += len(symbols)
-            report.payload_bytes += len(payload)
-            report.ideal_bits += bits
-            logger.debug("coded %s: %d letters, %d bytes", record.id, len(record.sequence), len(payload))
-        writer.close(content.digest())
-
-
-def decompress(model_dir: str | Path, in_path: str | Path, out_path: str | Path,
+def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str | Path,
                coding: CodingModel | None = None) -> CodecReport:
-    """Restore the FASTA file compressed into ``in_path`` to ``out_path`` (60-column lines).
+    """Restore the file compressed into ``in_path`` to ``out_path``, byte for byte.
 
-    Raises ContainerError for a corrupted file or a content checksum mismatch (then ``out_path`` is not
+    Raises ContainerError for a corrupted file or a content checksum mismatch (``out_path`` is then not
     written) and ModelMismatchError when ``model_dir`` is not the model that compressed it.
     """
+    from bioLM.compression import adaptive as online
+
     reader = ContainerReader(in_path)
-    identity = coding.identity if coding is not None else model_identity(model_dir)
-    reader.check_model(identity, model_dir if coding is None else coding.model_dir)
-    coding = coding or CodingModel(model_dir)
+    out_path = check_output(out_path)
+    header = reader.header
     try:
-        config = CodecConfig(**reader.header["coding"])
+        config = CodecConfig(**header["coding"])
+        adaptive = online.AdaptiveConfig(**header["adaptive"]) if header["mode"] == "adaptive" else None
+        n_symbols, context, mask_shape = header["symbols"], header["context"], tuple(header["mask_shape"])
     except (KeyError, TypeError):
         raise ContainerError("header has no valid coding parameters", path=in_path) from None
-    if reader.header.get("torch") != torch.__version__:
+    if adaptive is not None:
+        online.check_runtime(header, config.threads, in_path)
+    elif header.get("torch") != torch.__version__:
         logger.warning("%s was compressed with torch %s, this is torch %s: decoding may fail its checksum",
-                       in_path, reader.header.get("torch"), torch.__version__)
+                       in_path, header.get("torch"), torch.__version__)
+    from_model = header.get("from_model", True)
+    if from_model:
+        if model_dir is None and coding is None:
+            raise ConfigError(f"{in_path} was compressed with model {header.get('model_name')!r}: pass it (--model)")
+        reader.check_model(coding.identity if coding is not None else model_identity(model_dir),
+                           model_dir if coding is None else coding.model_dir)
     began = time.perf_counter()
-    report = CodecReport(0, 0, 0, 0, Path(in_path).stat().st_size, 0.0, 0.0)
-    partial = Path(f"{out_path}.partial")
+    coding = _start_model(model_dir if from_model else None, coding if from_model else None, adaptive)
     try:
-        digest = _write_fasta(coding, reader, partial, config, report)
-        if digest != reader.content_sha256:
-            raise ContainerError("decoded content does not match the stored sha256: the file was made on "
-                                 "another machine or torch build (floating-point results differ) or is "
-                                 "damaged; decompress where it was compressed", path=in_path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(out_path)
-    report.seconds = time.perf_counter() - began
-    return report
-
-
-def _write_fasta(coding: CodingModel, reader: ContainerReader, partial: Path, config: CodecConfig,
-                 report: CodecReport) -> bytes:
-    """Decode every record into the FASTA file ``partial``; return the sha256 of what was written."""
-    content = hashlib.sha256()
-    with open(partial, "w") as handle, coding_threads(config.threads):
-        for stored in reader.records():
-            sequence = _restore(coding, stored, config)
-            text = fasta_text(stored.id, stored.description, sequence)
-            handle.write(text)
-            content.update(text.encode())
-            report.records += 1
-            report.bases += len(sequence)
-            report.tokens += stored.n_tokens
-            report.payload_bytes += len(stored.payload)
-    return content.digest()
-
-
-def _restore(coding: CodingModel, stored: CodedRecord, config: CodecConfig) -> str:
-    streams: SideStreams = stored.streams
-    symbols = decode_tokens(coding, stored.payload, stored.n_tokens, config) if stored.n_tokens else \
-        np.zeros(0, dtype=np.int64)
-    core = coding.text(symbols)
-    if len(core) != streams.core_length:
-        raise ContainerError(f"record {stored.id!r}: decoded {len(core)} bases, expected "
-                             f"{streams.core_length}; the file is damaged or was made with another setup",
-                             path=None)
-    return join_record(core, streams)
+        layout, streams, mask = _read_side(reader.sections[0], mask_shape)
+    except (ValueError, IndexError) as error:
+        raise ContainerError(f"malformed side section ({error})", path=in_path) from None
+    sizes = lane_sizes(n_symbols, config.lanes, config.min_lane_tokens)
+    hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
+    coded = CodedStream(reader.sections[2], reader.sections[1], mask, 0.0)
+    with _threads(config.threads), _decoding_errors(in_path):
+        grid = decode_grid(coding.stepper(len(sizes), context), coding.alphabet.ids, sizes, coded,
+                           config.block_steps, hook, config.match_order, header["hook_steps"],
+                           coding.alphabet.texts) if n_symbols else \
+            np.zeros((1, 0), dtype=np.int64)
+    try:
+        letters = join_letters(coding.letters(stream_of(grid)), streams)
+        data = join_file(layout, letters.tobytes())
+    except ValueError as error:
+        raise ContainerError(f"decoded data do not fit the stored layout ({error})", path=in_path) from None
+    if hashlib.sha256(data).digest() != reader.content_sha256:
+        raise ContainerError("decoded content does not match the stored sha256: the file was made on another "
+                             "machine or torch build (floating-point results differ) or is damaged; "
+                             "decompress where it was compressed", path=in_path)
+    _atomic_write(out_path, lambda path: path.write_bytes(data))
+    return CodecReport(records=len(layout.headers), letters=streams.length, bases=len(letters) - int(streams.lengths.sum()),
+                       tokens=int(n_symbols), payload_bytes=len(coded.payload), fallback_bytes=len(coded.fallback),
+                       file_bytes=Path(in_path).stat().st_size, seconds=time.perf_counter() - began)

@@ -1,19 +1,20 @@
-"""The ``.blm`` container: a documented, checksummed file of arithmetic-coded FASTA records.
+"""The ``.blm`` container: a documented, checksummed file holding one coded FASTA file.
 
 Layout (integers little-endian; ``varint`` = unsigned LEB128)::
 
     magic          8 bytes   b"\\x89BLMC\\r\\n\\x1a"
-    version        u16       FORMAT_VERSION (1)
+    version        u16       FORMAT_VERSION (2)
     header_size    u32
-    header         JSON (UTF-8): model_sha256, model_name, coding parameters (total_bits, lanes,
-                   min_lane_tokens, context, reprime, threads), line_width, torch and bioLM versions
-    records        repeated: tag 0x01, then
-                     varint len(id), id (UTF-8), varint len(description), description (UTF-8),
-                     varint length (letters), varint n_tokens (coded tokens),
-                     side streams (see bioLM.compression.sidestreams),
-                     varint len(payload), payload (arithmetic-coded tokens)
-    end            tag 0x00
-    content_sha256 32 bytes  sha256 of the FASTA text that decompression writes (checked after decoding)
+    header         JSON (UTF-8): mode ("pretrained" / "adaptive"), model_sha256 and model_name (pretrained,
+                   or adaptive from a model), the adaptive recipe, coding parameters, symbol and lane
+                   counts, torch version, CPU capability, gzip_input, bioLM version
+    sections       4 x (varint size, bytes):
+                     side      xz: layout (bioLM.compression.layout) + letter streams
+                               (bioLM.compression.sidestreams) + model_mask (packbits, blocks x lanes)
+                     fallback  fixed-width symbols of the 2-bit blocks (bioLM.compression.coder)
+                     payload   range-coded symbols (32-bit words)
+                     reserved  empty
+    content_sha256 32 bytes  sha256 of the file that decompression writes (checked after decoding)
     file_sha256    32 bytes  sha256 of every byte before it (checked before decoding: corruption)
 
 Model identity: sha256 over the model's ``*.safetensors`` files (sorted by name), ``config.json`` and
@@ -25,18 +26,14 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
-from bioLM.compression.sidestreams import SideStreams, read_varint, write_varints
+from bioLM.compression.sidestreams import read_varint, write_varints
 from bioLM.errors import ConfigError, InputFormatError, ModelDirectoryError
 
 MAGIC = b"\x89BLMC\r\n\x1a"
-FORMAT_VERSION = 1
-RECORD_TAG = 1
-END_TAG = 0
+FORMAT_VERSION = 2
+SECTIONS = 4
 DIGEST_SIZE = 32
 IDENTITY_FILES = ("config.json", "tokenizer.json")
 
@@ -68,47 +65,21 @@ def model_identity(model_dir: str | Path) -> str:
     return digest.hexdigest()
 
 
-@dataclass
-class CodedRecord:
-    """One record as stored: header fields, side streams and the coded token payload."""
-
-    id: str
-    description: str
-    streams: SideStreams
-    n_tokens: int
-    payload: bytes
-
-    def to_bytes(self) -> bytes:
-        name, description = self.id.encode(), self.description.encode()
-        return (bytes([RECORD_TAG]) + write_varints([len(name)]) + name
-                + write_varints([len(description)]) + description
-                + write_varints([self.streams.length, self.n_tokens]) + self.streams.to_bytes()
-                + write_varints([len(self.payload)]) + self.payload)
-
-
-class ContainerWriter:
-    """Stream a container: ``write_record`` for each record, then ``close(content_sha256)``."""
-
-    def __init__(self, handle: BinaryIO, header: dict) -> None:
-        self._handle = handle
-        self._digest = hashlib.sha256()
-        header_bytes = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-        self._write(MAGIC + struct.pack("<HI", FORMAT_VERSION, len(header_bytes)) + header_bytes)
-
-    def _write(self, data: bytes) -> None:
-        self._digest.update(data)
-        self._handle.write(data)
-
-    def write_record(self, record: CodedRecord) -> None:
-        self._write(record.to_bytes())
-
-    def close(self, content_sha256: bytes) -> None:
-        self._write(bytes([END_TAG]) + content_sha256)
-        self._handle.write(self._digest.digest())
+def write_container(path: str | Path, header: dict, sections: list[bytes], content_sha256: bytes) -> None:
+    """Write a whole container (see the module docstring) to ``path``."""
+    header_bytes = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    body = [MAGIC, struct.pack("<HI", FORMAT_VERSION, len(header_bytes)), header_bytes]
+    for section in [*sections, *[b""] * (SECTIONS - len(sections))]:
+        body += [write_varints([len(section)]), section]
+    body.append(content_sha256)
+    data = b"".join(body)
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.write(hashlib.sha256(data).digest())
 
 
 class ContainerReader:
-    """Parse and verify a container read into memory: magic, version, file checksum, then records."""
+    """Parse and verify a container read into memory: magic, version, file checksum, header, sections."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -120,7 +91,7 @@ class ContainerReader:
             raise ContainerError("not a bioLM compressed file (bad magic bytes); compress it with "
                                  "`biolm compress` first", path=self.path)
         fixed = len(MAGIC) + 6
-        if len(data) < fixed + 1 + 2 * DIGEST_SIZE:
+        if len(data) < fixed + SECTIONS + 2 * DIGEST_SIZE:
             raise ContainerError("truncated file (shorter than the fixed header and trailer)", path=self.path)
         version, header_size = struct.unpack_from("<HI", data, len(MAGIC))
         if version != FORMAT_VERSION:
@@ -135,8 +106,16 @@ class ContainerReader:
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise ContainerError("unreadable header", path=self.path) from None
         self.content_sha256 = body[-DIGEST_SIZE:]
-        self._data = memoryview(body)[:-DIGEST_SIZE]
-        self._offset = fixed + header_size
+        offset, self.sections = fixed + header_size, []
+        try:
+            for _ in range(SECTIONS):
+                size, offset = read_varint(body, offset)
+                self.sections.append(body[offset:offset + size])
+                offset += size
+        except ValueError as error:
+            raise ContainerError(f"malformed sections ({error})", path=self.path) from None
+        if offset != len(body) - DIGEST_SIZE:
+            raise ContainerError(f"malformed sections (end at byte {offset})", path=self.path)
 
     def check_model(self, identity: str, model_dir: str | Path) -> None:
         """Refuse to decode with a model whose identity differs from the one that compressed the file."""
@@ -146,24 +125,3 @@ class ContainerReader:
                 f"{self.path} was compressed with model {self.header.get('model_name')!r} (sha256 "
                 f"{str(expected)[:16]}...) but {model_dir} has sha256 {identity[:16]}...; decompress with "
                 "the same model directory (weights, config and tokenizer) that compressed it")
-
-    def records(self) -> Iterator[CodedRecord]:
-        """The stored records, in order."""
-        data, offset = self._data, self._offset
-        try:
-            while data[offset] == RECORD_TAG:
-                size, offset = read_varint(data, offset + 1)
-                name = bytes(data[offset:offset + size]).decode()
-                size, offset = read_varint(data, offset + size)
-                description = bytes(data[offset:offset + size]).decode()
-                length, offset = read_varint(data, offset + size)
-                n_tokens, offset = read_varint(data, offset)
-                streams, offset = SideStreams.from_bytes(length, data, offset)
-                size, offset = read_varint(data, offset)
-                payload = bytes(data[offset:offset + size])
-                offset += size
-                yield CodedRecord(name, description, streams, n_tokens, payload)
-        except (IndexError, ValueError, UnicodeDecodeError) as error:
-            raise ContainerError(f"malformed record stream at byte {offset} ({error})", path=self.path) from None
-        if data[offset] != END_TAG or offset + 1 != len(data):
-            raise ContainerError(f"malformed record stream at byte {offset}", path=self.path)

@@ -1,6 +1,6 @@
 """Side streams: what the model does not code, stored run-length so records are restored exactly.
 
-A record's sequence (as read with case kept) is split into three parts:
+A letter stream (any bytes; case kept) is split into three parts:
 
 * ``core``: the A/C/G/T letters only, upper-case, in order: this is what the model codes;
 * ``case``: soft-masked (lowercase) stretches, as alternating run lengths ``upper, lower, upper, ...``
@@ -14,7 +14,7 @@ Serialized as unsigned LEB128 varints (see :func:`write_varints`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -66,80 +66,90 @@ def _run_starts(array: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.flatnonzero(array[1:] != array[:-1]) + 1])
 
 
+_UPPER = np.arange(256, dtype=np.uint8)
+_UPPER[ord("a"):ord("z") + 1] -= 32
+_IS_LOWER = np.zeros(256, dtype=bool)
+_IS_LOWER[ord("a"):ord("z") + 1] = True
+_IS_UPPER_LETTER = np.zeros(256, dtype=bool)
+_IS_UPPER_LETTER[ord("A"):ord("Z") + 1] = True
+
+
 @dataclass
-class SideStreams:
-    """Case runs and non-ACGT runs of one record of ``length`` letters (see the module docstring)."""
+class LetterStreams:
+    """Case runs and non-ACGT runs of a whole letter stream (any bytes; see the module docstring)."""
 
     length: int
-    case_runs: list[int] = field(default_factory=list)
-    exceptions: list[tuple[int, int, int]] = field(default_factory=list)
+    case_runs: np.ndarray
+    gaps: np.ndarray
+    lengths: np.ndarray
+    letters: np.ndarray
 
     def to_bytes(self) -> bytes:
-        flat = [value for run in self.exceptions for value in run]
-        return (write_varints([len(self.case_runs)]) + write_varints(self.case_runs)
-                + write_varints([len(self.exceptions)]) + write_varints(flat))
+        values = np.concatenate([[self.length, len(self.case_runs), len(self.gaps)], self.case_runs,
+                                 np.stack([self.gaps, self.lengths, self.letters], 1).ravel()])
+        return write_varints(values.astype(np.int64))
 
     @classmethod
-    def from_bytes(cls, length: int, data: bytes | memoryview, offset: int) -> tuple[SideStreams, int]:
-        """Parse what :meth:`to_bytes` wrote at ``offset``; return (streams, next offset)."""
-        count, offset = read_varint(data, offset)
-        case_runs, offset = read_varints(data, offset, count)
-        count, offset = read_varint(data, offset)
-        flat, offset = read_varints(data, offset, 3 * count)
-        exceptions = [(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
-        return cls(length, case_runs, exceptions), offset
-
-    @property
-    def core_length(self) -> int:
-        """Number of A/C/G/T letters (the length of the coded core)."""
-        return self.length - sum(run[1] for run in self.exceptions)
+    def from_bytes(cls, data: bytes | memoryview, offset: int = 0) -> tuple[LetterStreams, int]:
+        (length, n_case, n_exc), offset = read_varints(data, offset, 3)
+        case_runs, offset = read_varints(data, offset, n_case)
+        flat, offset = read_varints(data, offset, 3 * n_exc)
+        flat = np.asarray(flat, dtype=np.int64).reshape(-1, 3)
+        return cls(length, np.asarray(case_runs, dtype=np.int64), flat[:, 0], flat[:, 1], flat[:, 2]), offset
 
 
-def split_record(sequence: str, soft_mask: np.ndarray | None = None) -> tuple[str, SideStreams]:
-    """Split an upper-case ``sequence`` (with ``soft_mask``: bool per letter, True = lowercase in the file)
-    into the ACGT core and its :class:`SideStreams`."""
-    raw = np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)
-    streams = SideStreams(len(raw))
-    if soft_mask is not None and len(soft_mask) and soft_mask.any():
-        starts = _run_starts(soft_mask)
-        lengths = np.diff(np.append(starts, len(soft_mask)))
-        runs = lengths.tolist()
-        if soft_mask[0]:
-            runs = [0, *runs]
-        streams.case_runs = runs
-    core_mask = _IS_CORE[raw]
-    if core_mask.all():
-        return sequence, streams
-    keyed = np.where(core_mask, 0, raw.astype(np.int16) + 1)  # one key for the core, one per other letter
+def split_letters(letters: np.ndarray) -> tuple[np.ndarray, LetterStreams]:
+    """Split letters (uint8, any bytes) into the upper-case A/C/G/T core (uint8) and :class:`LetterStreams`
+    (case runs over ``a-z``; runs of every other letter, upper-cased)."""
+    lower = _IS_LOWER[letters]
+    case_runs = np.zeros(0, dtype=np.int64)
+    if lower.any():
+        starts = _run_starts(lower)
+        case_runs = np.diff(np.append(starts, len(lower)))
+        if lower[0]:
+            case_runs = np.concatenate([[0], case_runs])
+    upper = _UPPER[letters]
+    core_mask = _IS_CORE[upper]
+    keyed = np.where(core_mask, 0, upper.astype(np.int16) + 1)
     starts = _run_starts(keyed)
-    ends = np.append(starts[1:], len(raw))
-    previous_end = 0
-    for start, end in zip(starts.tolist(), ends.tolist()):
-        if keyed[start]:
-            streams.exceptions.append((start - previous_end, end - start, int(raw[start])))
-            previous_end = end
-    core = raw[core_mask].tobytes().decode("ascii")
-    return core, streams
+    ends = np.append(starts[1:], len(upper))
+    chosen = keyed[starts] != 0 if len(starts) else np.zeros(0, dtype=bool)
+    starts, ends = starts[chosen], ends[chosen]
+    previous_ends = np.concatenate([[0], ends[:-1]])
+    streams = LetterStreams(len(letters), case_runs, starts - previous_ends, ends - starts,
+                            upper[starts].astype(np.int64))
+    return upper[core_mask], streams
 
 
-def join_record(core: str, streams: SideStreams) -> str:
-    """Inverse of :func:`split_record`: the sequence with its original letters and case."""
-    pieces, position, taken = [], 0, 0
-    for gap, length, letter in streams.exceptions:
-        pieces.append(core[taken:taken + gap])
-        taken += gap
-        pieces.append(chr(letter) * length)
-        position += gap + length
-    pieces.append(core[taken:])
-    sequence = "".join(pieces)
-    if len(sequence) != streams.length:
-        raise ValueError(f"side streams give {len(sequence)} letters, expected {streams.length}")
-    if not streams.case_runs:
-        return sequence
-    out, start = [], 0
-    for index, run in enumerate(streams.case_runs):
-        piece = sequence[start:start + run]
-        out.append(piece.lower() if index % 2 else piece)
-        start += run
-    out.append(sequence[start:])
-    return "".join(out)
+def join_letters(core: np.ndarray, streams: LetterStreams) -> np.ndarray:
+    """Inverse of :func:`split_letters`: the letters (uint8) with their original case and non-ACGT runs."""
+    out = np.empty(streams.length, dtype=np.uint8)
+    is_core = np.ones(streams.length, dtype=bool)
+    starts = np.cumsum(streams.gaps + np.concatenate([[0], streams.lengths[:-1]])).astype(np.int64)
+    if len(starts):
+        delta = np.zeros(streams.length + 1, dtype=np.int64)
+        np.add.at(delta, starts, 1)
+        np.add.at(delta, starts + streams.lengths, -1)
+        is_core = np.cumsum(delta[:-1]) == 0
+        run_of = np.repeat(np.arange(len(starts)), streams.lengths)
+        out[~is_core] = streams.letters[run_of].astype(np.uint8)
+    if int(is_core.sum()) != len(core):
+        raise ValueError(f"side streams leave {int(is_core.sum())} core letters, {len(core)} were decoded")
+    out[is_core] = core
+    if len(streams.case_runs):
+        bounds = np.cumsum(streams.case_runs)
+        flag = np.zeros(streams.length + 1, dtype=np.int64)
+        np.add.at(flag, bounds[:-1] if len(bounds) else bounds, 1)
+        lower = (np.cumsum(flag[:-1]) % 2) == 1
+        out[lower] += 32
+    return out
+
+
+def split_record(sequence: str, soft_mask: np.ndarray | None = None) -> tuple[str, LetterStreams]:
+    """The A/C/G/T core (str) and :class:`LetterStreams` of one record's ``sequence`` (``soft_mask``: bool per
+    letter, True = lowercase in the file)."""
+    letters = np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)
+    if soft_mask is not None and len(soft_mask) and soft_mask.any():
+        letters = np.where(soft_mask & _IS_UPPER_LETTER[letters], letters + 32, letters).astype(np.uint8)
+    core, streams = split_letters(letters)
+    return core.tobytes().decode("ascii"), streams

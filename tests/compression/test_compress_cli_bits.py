@@ -40,16 +40,16 @@ def test_lane_sizes_and_context_segments():
 def test_file_bits_counts_only_acgt_and_matches_the_coder(tmp_path, coding_model, tiny_model_dir):
     from bioLM.compression import compress_fasta
 
-    records = [("a", random_dna(150, np.random.default_rng(1)) + "NNNNNRY"), ("b", "acgtAC")]
+    records = [("a", random_dna(150, np.random.default_rng(1)) + "NNNNNRYacgtAC")]
     source = write_fasta_records(tmp_path / "in.fa", records)
-    config = CodecConfig(lanes=2, min_lane_tokens=40)
+    config = CodecConfig(lanes=2, min_lane_tokens=40, match_order=0)  # the network alone, as bits.py
     from bioLM.model.loading import load
 
     result = file_bits(load(tiny_model_dir, device="cpu", precision="fp32"), source, config)
-    assert (result.records, result.letters, result.bases) == (2, 163, 156)
+    assert (result.records, result.letters, result.bases) == (1, 163, 156)
     assert result.baselines["2bit"] == 2.0
     report = compress_fasta(tiny_model_dir, source, tmp_path / "x.blm", config, coding=coding_model)
-    assert report.ideal_bits == pytest.approx(result.bits, rel=1e-4)
+    assert report.model_bits == pytest.approx(result.bits, rel=1e-4)  # same contexts as the coder
 
 
 def test_cli_round_trip_and_bits(tmp_path, tiny_model_dir, capsys):
@@ -75,3 +75,34 @@ def test_cli_wrong_model_prints_an_error(tmp_path, tiny_model_dir, other_model_d
     code = main(["decompress", "--model", str(other_model_dir), str(tmp_path / "x.blm"), str(tmp_path / "o.fa")])
     assert code == 2
     assert "was compressed with model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_cli_restores_an_irregular_file_cmp_identical(tmp_path, tiny_model_dir, capsys, adaptive):
+    """Through the CLI, `cmp`: 70-column CRLF lines, an irregular record, no final newline."""
+    import subprocess
+
+    seq = random_dna(400, np.random.default_rng(3))
+    data = (">a one\r\n" + "\r\n".join(seq[i:i + 70] for i in range(0, 400, 70)) + "\r\n\r\n>b\n"
+            + seq[:33] + "\n" + seq[33:40].lower() + "NNN").encode()
+    (tmp_path / "in.fa").write_bytes(data)
+    model = ["--adaptive", "--adaptive-context", "32"] if adaptive else ["--model", str(tiny_model_dir)]
+    assert main(["compress", *model, str(tmp_path / "in.fa"), str(tmp_path / "x.blm")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["records"] == 2 and report["bases"] == 440 and "with_model_bits_per_base" in report
+    back = [] if adaptive else ["--model", str(tiny_model_dir)]
+    assert main(["decompress", *back, str(tmp_path / "x.blm"), str(tmp_path / "out.fa")]) == 0
+    capsys.readouterr()
+    assert subprocess.run(["cmp", str(tmp_path / "in.fa"), str(tmp_path / "out.fa")]).returncode == 0
+
+
+def test_cli_binary_input_and_bad_output_exit_2(tmp_path, tiny_model_dir, capsys):
+    (tmp_path / "bin.fa").write_bytes(b">a\nACGT\nAC\x00GT\n")
+    assert main(["compress", "--model", str(tiny_model_dir), str(tmp_path / "bin.fa"), str(tmp_path / "x.blm")]) == 2
+    assert "line 3: binary data" in capsys.readouterr().err
+    (tmp_path / "ok.fa").write_bytes(b">a\nACGT\n")
+    assert main(["compress", "--model", str(tiny_model_dir), str(tmp_path / "ok.fa"), str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert main(["compress", str(tmp_path / "ok.fa"), str(tmp_path / "x.blm")]) == 2
+    assert "--adaptive" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.blm*"))

@@ -1,17 +1,27 @@
-"""compress_fasta / decompress round trips with a tiny model: byte-exact records, checks, determinism."""
+"""compress_fasta / decompress with a tiny model: byte-exact files, 2-bit floor, checks, adaptive mode."""
 
 from __future__ import annotations
+
+import gzip
+import hashlib
 
 import numpy as np
 import pytest
 
-from bioLM.compression import CodecConfig, ContainerError, ModelMismatchError, compress_fasta, decompress
+from bioLM.compression import (
+    AdaptiveConfig,
+    CodecConfig,
+    ContainerError,
+    ModelMismatchError,
+    compress_fasta,
+    decompress,
+)
 from bioLM.compression.container import DIGEST_SIZE
-from bioLM.errors import InputFormatError, ModelDirectoryError
-from bioLM.synthetic import random_dna, write_fasta_records
+from bioLM.errors import ConfigError, InputFormatError, ModelDirectoryError
+from bioLM.synthetic import markov_dna, random_dna
 
-FAST = CodecConfig(lanes=8, min_lane_tokens=48)
-IUPAC = "NRYSWKMBDHV-"
+FAST = CodecConfig(lanes=8, min_lane_tokens=48, block_steps=32)
+HEADER_BYTES = 700  # JSON header, section sizes, two sha256 digests, raw-xz side section
 
 
 def soft_masked(sequence: str, rng: np.random.Generator) -> str:
@@ -22,76 +32,122 @@ def soft_masked(sequence: str, rng: np.random.Generator) -> str:
     return "".join(chars)
 
 
-def with_iupac(sequence: str, rng: np.random.Generator) -> str:
-    chars = list(sequence)
-    for i in rng.integers(0, len(chars), size=len(chars) // 20).tolist():
-        chars[i] = IUPAC[int(rng.integers(len(IUPAC)))]
-    return "".join(chars)
-
-
-def dataset(kind: str) -> list[tuple[str, str]]:
+def layouts() -> dict[str, bytes]:
     rng = np.random.default_rng(11)
-    if kind == "random":
-        return [("r1 random record", random_dna(700, rng)), ("r2", random_dna(61, rng))]
-    if kind == "repetitive":
-        return [("rep", ("GATTACA" * 150)[:1000])]
-    if kind == "n_runs":
-        return [("n1", "N" * 30 + random_dna(200, rng) + "N" * 130 + random_dna(100, rng) + "N" * 5),
-                ("n2", "NNNN"), ("n3", "ACGTN")]
-    if kind == "lowercase":
-        return [("lc1 masked", soft_masked(random_dna(600, rng), rng)), ("lc2", "acgtacgtnnnnACGT"),
-                ("lc3", "a")]
-    if kind == "iupac":
-        return [("iu1", with_iupac(random_dna(500, rng), rng)), ("iu2", "RYSWKMBDHV-acgtU")]
-    if kind == "empty":
-        return [("e1", ""), ("e2 with description", ""), ("e3", "ACGT"), ("e4", "")]
-    if kind == "tiny_records":
-        return [(f"t{i}", random_dna(int(rng.integers(0, 6)), rng)) for i in range(40)]
-    raise ValueError(kind)
+    seq = random_dna(700, rng)
+    wrap = lambda s, w, eol="\n": eol.join(s[i:i + w] for i in range(0, len(s), w))  # noqa: E731
+    return {
+        "wrapped_70": f">r1 some description\n{wrap(seq, 70)}\n>r2\n{wrap(seq[:61], 70)}\n".encode(),
+        "irregular": f">a\n{seq[:50]}\n{seq[50:53]}\n{seq[53:300]}\n\n\n>b\t tab header  \n{seq[:9]}\n".encode(),
+        "unwrapped_no_final_newline": f">u\n{seq}\n>v\n{seq[:100]}".encode(),
+        "crlf_blank_lines": f"\r\n>c\r\n{wrap(seq, 60, chr(13) + chr(10))}\r\n\r\n>d\r\n\r\n".encode(),
+        "soft_mask_iupac_n": (">m\n" + wrap(soft_masked(seq, rng), 60) + "\n>n\n" + "N" * 130
+                              + "acgtRYKMnn-U*" + random_dna(100, rng) + "\n>e1\n>e2 empty\n").encode(),
+        "utf8_header": ">é α ünïcode\nACGT\n".encode(),
+        "no_bases": b">only\n>headers and Ns\nNNNN\nnnRY\n",
+    }
 
 
-@pytest.mark.parametrize("kind", ["random", "repetitive", "n_runs", "lowercase", "iupac", "empty", "tiny_records"])
+@pytest.mark.parametrize("kind", list(layouts()))
 def test_round_trip_is_byte_exact(kind, tmp_path, tiny_model_dir, coding_model):
-    source = write_fasta_records(tmp_path / "in.fa", dataset(kind), width=60)
+    source = tmp_path / "in.fa"
+    source.write_bytes(layouts()[kind])
     report = compress_fasta(tiny_model_dir, source, tmp_path / "x.blm", FAST, coding=coding_model)
     restored = decompress(tiny_model_dir, tmp_path / "x.blm", tmp_path / "out.fa", coding=coding_model)
     assert (tmp_path / "out.fa").read_bytes() == source.read_bytes()
-    assert restored.records == report.records == len(dataset(kind))
-    assert not (tmp_path / "out.fa.partial").exists()
+    assert restored.records == report.records == source.read_bytes().count(b">")
+    assert restored.bases == report.bases
+    assert not list(tmp_path.glob("*.partial"))
 
 
-def test_long_single_lane_slides_the_context(tmp_path, tiny_model_dir, coding_model):
-    """One lane of 300 tokens with a context of 64: the cache is re-primed several times."""
-    records = [("slide", random_dna(300, np.random.default_rng(5)))]
-    source = write_fasta_records(tmp_path / "in.fa", records, width=0)  # one line: restored with 60 columns
-    compress_fasta(tiny_model_dir, source, tmp_path / "x.blm", CodecConfig(lanes=1), coding=coding_model)
+def test_gzip_input_restores_the_uncompressed_bytes(tmp_path, tiny_model_dir, coding_model):
+    plain = layouts()["wrapped_70"]
+    (tmp_path / "in.fa.gz").write_bytes(gzip.compress(plain))
+    compress_fasta(tiny_model_dir, tmp_path / "in.fa.gz", tmp_path / "x.blm", FAST, coding=coding_model)
     decompress(tiny_model_dir, tmp_path / "x.blm", tmp_path / "out.fa", coding=coding_model)
-    expected = write_fasta_records(tmp_path / "expected.fa", records, width=60)
-    assert (tmp_path / "out.fa").read_bytes() == expected.read_bytes()
+    assert (tmp_path / "out.fa").read_bytes() == plain
 
 
-def test_round_trip_with_a_kmer_tokenizer(tmp_path, kmer_model_dir):
-    """Multi-base tokens (3-mers, plus single letters at the end of a record) are coded and restored too."""
-    model_dir = kmer_model_dir
-    records = [("k1", soft_masked(random_dna(200, np.random.default_rng(4)), np.random.default_rng(4))),
-               ("k2", "ACGTANNNNAC"), ("k3", "")]
-    source = write_fasta_records(tmp_path / "in.fa", records)
-    compress_fasta(model_dir, source, tmp_path / "x.blm", FAST)
-    decompress(model_dir, tmp_path / "x.blm", tmp_path / "out.fa")
-    assert (tmp_path / "out.fa").read_bytes() == source.read_bytes()
+def test_never_worse_than_two_bits(tmp_path, tiny_model_dir, coding_model):
+    """A random-init model spends more than 2 bits on random DNA: the blocks fall back to 2-bit."""
+    sequence = random_dna(8000, np.random.default_rng(5))
+    (tmp_path / "in.fa").write_text(f">r\n{sequence}\n")
+    report = compress_fasta(tiny_model_dir, tmp_path / "in.fa", tmp_path / "x.blm", FAST, coding=coding_model)
+    assert report.file_bytes <= 2 * 8000 / 8 + HEADER_BYTES
+    assert report.payload_bits_per_base <= 2.0 + 0.01
+    assert report.fallback_blocks > 0.5
+    decompress(tiny_model_dir, tmp_path / "x.blm", tmp_path / "out.fa", coding=coding_model)
+    assert (tmp_path / "out.fa").read_bytes() == (tmp_path / "in.fa").read_bytes()
+
+
+def test_trained_model_codes_below_two_bits(tmp_path, trained_model_dir):
+    sequence = markov_dna(30_000, np.random.default_rng(7), order=2)[-8000:]
+    (tmp_path / "in.fa").write_text(f">m\n{sequence}\n")
+    report = compress_fasta(trained_model_dir, tmp_path / "in.fa", tmp_path / "x.blm", FAST)
+    assert report.payload_bits_per_base < 1.95 and report.fallback_blocks < 0.5
+    assert report.with_model_bits_per_base > report.bits_per_base  # the weights are counted
+    decompress(trained_model_dir, tmp_path / "x.blm", tmp_path / "out.fa")
+    assert (tmp_path / "out.fa").read_bytes() == (tmp_path / "in.fa").read_bytes()
 
 
 def test_compression_is_deterministic(tmp_path, tiny_model_dir, coding_model):
-    source = write_fasta_records(tmp_path / "in.fa", dataset("random") + dataset("n_runs"))
-    compress_fasta(tiny_model_dir, source, tmp_path / "a.blm", FAST, coding=coding_model)
-    compress_fasta(tiny_model_dir, source, tmp_path / "b.blm", FAST)  # fresh model load
+    (tmp_path / "in.fa").write_bytes(layouts()["soft_mask_iupac_n"])
+    compress_fasta(tiny_model_dir, tmp_path / "in.fa", tmp_path / "a.blm", FAST, coding=coding_model)
+    compress_fasta(tiny_model_dir, tmp_path / "in.fa", tmp_path / "b.blm", FAST)  # fresh model load
     assert (tmp_path / "a.blm").read_bytes() == (tmp_path / "b.blm").read_bytes()
+
+
+def test_kmer_tokenizer_round_trip(tmp_path, kmer_model_dir):
+    (tmp_path / "in.fa").write_bytes(layouts()["soft_mask_iupac_n"])
+    compress_fasta(kmer_model_dir, tmp_path / "in.fa", tmp_path / "x.blm", FAST)
+    decompress(kmer_model_dir, tmp_path / "x.blm", tmp_path / "out.fa")
+    assert (tmp_path / "out.fa").read_bytes() == (tmp_path / "in.fa").read_bytes()
+
+
+def test_adaptive_from_random_init_learns_and_replays(tmp_path):
+    sequence = markov_dna(8000, np.random.default_rng(9), order=2)
+    (tmp_path / "in.fa").write_text(f">m\n{sequence}\n")
+    adaptive = AdaptiveConfig(context=32, lr=1e-2, micro_lanes=4)
+    config = CodecConfig(lanes=4, min_lane_tokens=64, block_steps=32)
+    report = compress_fasta(None, tmp_path / "in.fa", tmp_path / "x.blm", config, adaptive=adaptive)
+    assert report.model_bytes == 0 and report.payload_bits_per_base < 1.97  # learned the order-2 source
+    decompress(None, tmp_path / "x.blm", tmp_path / "out.fa")
+    assert (tmp_path / "out.fa").read_bytes() == (tmp_path / "in.fa").read_bytes()
+
+
+def test_adaptive_refuses_another_runtime(tmp_path, monkeypatch):
+    from bioLM.compression import adaptive
+
+    (tmp_path / "in.fa").write_text(f">m\n{random_dna(300, np.random.default_rng(1))}\n")
+    compress_fasta(None, tmp_path / "in.fa", tmp_path / "x.blm", FAST, adaptive=AdaptiveConfig(context=32))
+    monkeypatch.setattr(adaptive, "runtime", lambda: {"torch": "0.0", "cpu_capability": "AVX2"})
+    with pytest.raises(ContainerError, match="adaptive file made with torch .* would not replay"):
+        decompress(None, tmp_path / "x.blm", tmp_path / "out.fa")
+    assert not (tmp_path / "out.fa").exists()
+
+
+@pytest.mark.parametrize("target", ["dir", "missing/x.blm"])
+def test_bad_output_path_is_refused_before_work(tmp_path, tiny_model_dir, coding_model, target):
+    (tmp_path / "in.fa").write_text(">a\nACGT\n")
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(ConfigError, match="is a directory|does not exist"):
+        compress_fasta(tiny_model_dir, tmp_path / "in.fa", tmp_path / target, FAST, coding=coding_model)
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_binary_input_is_refused_before_anything_is_written(tmp_path, tiny_model_dir, coding_model):
+    data = bytearray(b">a\n" + b"ACGTACGTAC\n" * 10_000)
+    data[90_000] = 0  # past the first 64 KiB: line 2 + (90_000 - 3) // 11
+    (tmp_path / "in.fa").write_bytes(bytes(data))
+    with pytest.raises(InputFormatError, match=r"line 8183: binary data"):
+        compress_fasta(tiny_model_dir, tmp_path / "in.fa", tmp_path / "x.blm", FAST, coding=coding_model)
+    assert not (tmp_path / "x.blm").exists() and not list(tmp_path.glob("*.partial"))
 
 
 @pytest.fixture
 def compressed(tmp_path, tiny_model_dir, coding_model):
-    source = write_fasta_records(tmp_path / "in.fa", dataset("random"))
-    compress_fasta(tiny_model_dir, source, tmp_path / "x.blm", FAST, coding=coding_model)
+    (tmp_path / "in.fa").write_bytes(layouts()["wrapped_70"])
+    compress_fasta(tiny_model_dir, tmp_path / "in.fa", tmp_path / "x.blm", FAST, coding=coding_model)
     return tmp_path / "x.blm"
 
 
@@ -105,8 +161,7 @@ def test_corrupted_container_is_detected(compressed, tmp_path, tiny_model_dir, c
 
 
 def test_truncated_and_foreign_files_are_refused(compressed, tmp_path, tiny_model_dir):
-    data = compressed.read_bytes()
-    compressed.write_bytes(data[:-10])
+    compressed.write_bytes(compressed.read_bytes()[:-10])
     with pytest.raises(ContainerError, match="checksum mismatch"):
         decompress(tiny_model_dir, compressed, tmp_path / "out.fa")
     (tmp_path / "plain.fa").write_text(">a\nACGT\n")
@@ -117,15 +172,15 @@ def test_truncated_and_foreign_files_are_refused(compressed, tmp_path, tiny_mode
 def test_content_checksum_catches_a_different_decoding(compressed, tmp_path, tiny_model_dir, coding_model):
     """A payload changed with a recomputed file checksum (as if decoded on other hardware) fails the
     content sha256 after decoding, and no output is left behind."""
-    import hashlib
+    from bioLM.compression.container import ContainerReader
 
+    payload = ContainerReader(compressed).sections[2]
     data = bytearray(compressed.read_bytes()[:-DIGEST_SIZE])
-    data[-2 * DIGEST_SIZE - 5] ^= 0xFF  # a byte of the last record's payload
+    data[data.rfind(payload) + len(payload) // 3] ^= 0xFF  # a byte of the range-coded payload
     compressed.write_bytes(bytes(data) + hashlib.sha256(data).digest())
-    with pytest.raises(ContainerError, match="decoded content does not match the stored sha256"):
+    with pytest.raises(ContainerError, match="decoded content does not match|do not fit the stored layout"):
         decompress(tiny_model_dir, compressed, tmp_path / "out.fa", coding=coding_model)
-    assert not (tmp_path / "out.fa").exists()
-    assert not (tmp_path / "out.fa.partial").exists()
+    assert not (tmp_path / "out.fa").exists() and not list(tmp_path.glob("*.partial"))
 
 
 def test_wrong_model_is_refused(compressed, tmp_path, other_model_dir):
@@ -143,3 +198,28 @@ def test_fastq_is_refused(tmp_path, tiny_model_dir, coding_model):
     with pytest.raises(InputFormatError, match="codes FASTA only"):
         compress_fasta(tiny_model_dir, tmp_path / "reads.fq", tmp_path / "x.blm", coding=coding_model)
     assert not (tmp_path / "x.blm").exists()
+
+
+def test_adaptive_from_a_model_needs_that_model(tmp_path, trained_model_dir, tiny_model_dir):
+    (tmp_path / "in.fa").write_text(f">m\n{markov_dna(3000, np.random.default_rng(4), order=2)}\n")
+    compress_fasta(trained_model_dir, tmp_path / "in.fa", tmp_path / "x.blm", FAST,
+                   adaptive=AdaptiveConfig(micro_lanes=4))
+    with pytest.raises(ModelMismatchError):
+        decompress(tiny_model_dir, tmp_path / "x.blm", tmp_path / "out.fa")
+    decompress(trained_model_dir, tmp_path / "x.blm", tmp_path / "out.fa")
+    assert (tmp_path / "out.fa").read_bytes() == (tmp_path / "in.fa").read_bytes()
+
+
+def test_a_masked_lm_is_refused(tmp_path):
+    from transformers import BertConfig, BertForMaskedLM
+
+    from bioLM.compression import CodingModel
+    from bioLM.tokenization import build_tokenizer
+
+    tokenizer = build_tokenizer("char", alphabet="dna")
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=16)
+    BertForMaskedLM(config).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    with pytest.raises(ConfigError, match="BertForMaskedLM is not a causal language model"):
+        CodingModel(tmp_path)
