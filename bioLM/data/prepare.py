@@ -193,10 +193,19 @@ def _pieces(sequence: str, threshold: int) -> list[tuple[int, int]]:
     return spans
 
 
+@dataclass
+class Index:
+    """The first pass's result: file index (R,) and length (R,) of every record, records per file."""
+
+    file_index: np.ndarray
+    lengths: np.ndarray
+    counts: list[int]
+
+
 def _index(files: list[Path], read_kwargs: dict, hash_files: bool) -> tuple[Index, list[str] | None]:
     """First pass: (file index, length) of every record and the record count per file; with ``hash_files``
-    also the sha256 of every file, computed in a thread while the records are read (the file is read from disk
-    once, the second reader finds it in the page cache: one pass of wall time instead of two)."""
+    also the sha256 of every file, computed in a thread while the records are read (the two reads of a file run
+    at the same time, so it comes from disk about once: one pass of wall time instead of two)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from bioLM.io import read_fastx
@@ -215,15 +224,6 @@ def _index(files: list[Path], read_kwargs: dict, hash_files: bool) -> tuple[Inde
                 hashes.append(digest.result())
     index = Index(np.frombuffer(file_index, np.int64), np.frombuffer(lengths, np.int64), counts)
     return index, hashes if hash_files else None
-
-
-@dataclass
-class Index:
-    """The first pass's result: file index (R,) and length (R,) of every record, records per file."""
-
-    file_index: np.ndarray
-    lengths: np.ndarray
-    counts: list[int]
 
 
 def shard_dtype(vocab_size: int) -> np.dtype:
