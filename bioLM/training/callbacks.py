@@ -239,7 +239,7 @@ class ThroughputMonitor(L.Callback):
         self._steps += 1
         if self._steps >= self.log_every:
             rate = self._steps * self.tokens_per_step / (now - self._start)
-            pl_module.log("tokens_per_s", rate, prog_bar=True, rank_zero_only=True)
+            pl_module.log("tokens_per_s", rate, rank_zero_only=True)
             if self.peak_flops:
                 pl_module.log("mfu", rate * self.flops_per_token / self.peak_flops, rank_zero_only=True)
             self._start, self._steps = now, 0

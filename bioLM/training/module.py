@@ -92,7 +92,9 @@ class BioLMLightningModule(L.LightningModule):
         loss = (nats * weights).sum() / weights.sum()
         bases = self.bases_per_token[targets].sum()
         bpb = nats.detach().sum().double() / LN2 / bases.clamp(min=1)
-        self.log("train_loss", loss.detach(), prog_bar=True)
+        # not prog_bar: Lightning reads progress-bar tensors on the host after every batch (a device sync);
+        # TrainingProgress reads callback_metrics when it draws
+        self.log("train_loss", loss.detach())
         self.log("train_bits_per_base", bpb.float())
         self.log("tokens_seen", float((self.global_step + 1) * self.tokens_per_step))
         self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"] if self._trainer else 0.0)
@@ -117,9 +119,9 @@ class BioLMLightningModule(L.LightningModule):
         if tokens == 0:
             return
         self.log("tokens_seen", float(self.global_step * self.tokens_per_step), rank_zero_only=True)
-        self.log("val_loss", nats / tokens, prog_bar=True, rank_zero_only=True)
+        self.log("val_loss", nats / tokens, rank_zero_only=True)
         self.log("val_bits_per_token", nats / tokens / LN2, rank_zero_only=True)
-        self.log("val_bits_per_base", nats / LN2 / max(bases, 1.0), prog_bar=True, rank_zero_only=True)
+        self.log("val_bits_per_base", nats / LN2 / max(bases, 1.0), rank_zero_only=True)
 
     # ---- optimizer ----
     def configure_optimizers(self) -> dict[str, Any]:
