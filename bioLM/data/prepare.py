@@ -316,9 +316,12 @@ def prepare_corpus(inputs: Sequence[str | Path], tokenizer, out_dir: str | Path,
     source_sha = known if hashes is None else hashes
     key = _key(tok, source_sha, config)
     if known is None and (existing := _existing(out_dir, key, verify)) is not None:
-        # same contents under new mtimes (touched, copied): record them so the next run reads nothing
+        # same contents under new mtimes (touched, copied) or a manifest of an older version: record the inputs'
+        # and the just-verified shards' mtimes so that the next run reads and hashes nothing
         for source, (size, mtime) in zip(existing.sources, stats):
             source.size, source.mtime_ns = size, mtime
+        for shard in (shard for split in existing.splits.values() for shard in split.shards):
+            shard.mtime_ns = (out_dir / shard.file).stat().st_mtime_ns
         existing.save(out_dir)
         logger.info("dataset %s is up to date (fingerprint %s)", out_dir, key[:12])
         return existing

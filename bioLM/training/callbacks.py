@@ -56,9 +56,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 class LossRecorder(L.Callback):
     """``losses.tsv``: the exact per-step record of the training loss, one ``step<TAB>loss`` row per optimizer
     step (rank 0; ``step`` 1-based, ``loss`` the mean of the step's micro-batch losses averaged over ranks, in
-    ``repr`` precision). The metrics logs hold only every ``log_every``-th step's loss, and Lightning's CSV
-    logger rounds nothing but also writes nothing for steps between logs: this file is what exact-resume tests
-    and learning curves compare.
+    ``repr`` precision). It is not derived from the CSV logger on purpose: ``logs/metrics.csv`` has one row per
+    ``log_every`` steps holding the loss of that step's last micro-batch; this file has every step and the
+    step's mean, which the exact-resume test (``tests/training/test_kill_resume.py``) compares.
 
     The losses stay on the device as tensors (reading a loss on the host each micro-step would force a device
     sync); they are read, checked and written once every ``every`` steps, at train end and before every

@@ -143,3 +143,27 @@ def test_prepare_cli_verify_rebuilds_a_hidden_corruption(dataset) -> None:
     _corrupt_keeping_mtime(shard)
     assert main(args) == 0 and shard.read_bytes() != good  # the cheap check cannot see it
     assert main([*args, "--verify"]) == 0 and shard.read_bytes() == good
+
+
+def test_manifest_of_an_older_version_is_upgraded_once(dataset, char, monkeypatch) -> None:
+    """Without recorded sizes and mtimes (older manifests) inputs are hashed and shards verified once, then
+    recorded, so the next run reads and hashes nothing."""
+    path, out = dataset
+    manifest = load_manifest(out)
+    for source in manifest.sources:
+        source.size = source.mtime_ns = None
+    for split in manifest.splits.values():
+        for shard in split.shards:
+            shard.mtime_ns = None
+    manifest.save(out)
+    hashed = _count_hashes(monkeypatch)
+    prepare_corpus([path], char, out, CONFIG)
+    assert len(hashed) == sum(len(s.shards) for s in manifest.splits.values())
+    assert all(s.mtime_ns for split in load_manifest(out).splits.values() for s in split.shards)
+    later = (out / "manifest.json").stat().st_mtime_ns + 1_000_000_000
+    os.utime(out / "manifest.json", ns=(later, later))
+    hashed.clear()
+    monkeypatch.setattr(prepare_module, "_index", lambda *a, **k: (_ for _ in ()).throw(AssertionError("read")))
+    prepare_corpus([path], char, out, CONFIG)
+    verify_dataset(out)
+    assert hashed == []
