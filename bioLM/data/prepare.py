@@ -318,11 +318,13 @@ def prepare_corpus(inputs: Sequence[str | Path], tokenizer, out_dir: str | Path,
     if known is None and (existing := _existing(out_dir, key, verify)) is not None:
         # same contents under new mtimes (touched, copied) or a manifest of an older version: record the inputs'
         # and the just-verified shards' mtimes so that the next run reads and hashes nothing
+        recorded = existing.to_dict()
         for source, (size, mtime) in zip(existing.sources, stats):
             source.size, source.mtime_ns = size, mtime
         for shard in (shard for split in existing.splits.values() for shard in split.shards):
             shard.mtime_ns = (out_dir / shard.file).stat().st_mtime_ns
-        existing.save(out_dir)
+        if existing.to_dict() != recorded:  # else (racy inputs only) the manifest stays as it is
+            existing.save(out_dir)
         logger.info("dataset %s is up to date (fingerprint %s)", out_dir, key[:12])
         return existing
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
@@ -359,12 +361,14 @@ def _known_hashes(out_dir: Path, files: list[Path], stats: list[tuple[int, int]]
     it had when hashed (the quick check of make and rsync); else None (the files must be read)."""
     try:
         sources = load_manifest(out_dir).sources if (out_dir / "manifest.json").is_file() else None
-    except BioLMError:
+        written = (out_dir / "manifest.json").stat().st_mtime_ns
+    except (BioLMError, OSError):
         return None
     if sources is None or len(sources) != len(files):
         return None
     for source, path, (size, mtime) in zip(sources, files, stats):
-        if (source.path, source.size, source.mtime_ns) != (str(path), size, mtime):
+        # an input not older than the manifest may have changed in the clock tick it was hashed in (racy)
+        if (source.path, source.size, source.mtime_ns) != (str(path), size, mtime) or mtime >= written:
             return None
     return [source.sha256 for source in sources]
 

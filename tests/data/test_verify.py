@@ -111,7 +111,7 @@ def test_touched_input_is_hashed_once_and_not_rebuilt(dataset, char, monkeypatch
     before = load_manifest(out)
     shard = out / before.splits["train"].shards[0].file
     built = shard.stat().st_ino
-    later = path.stat().st_mtime_ns + 2_000_000_000
+    later = path.stat().st_mtime_ns + 1000  # touched, still older than the manifest written now
     os.utime(path, ns=(later, later))
     again = prepare_corpus([path], char, out, CONFIG)
     assert again.fingerprint == before.fingerprint and shard.stat().st_ino == built  # same shards, not rebuilt
@@ -167,3 +167,19 @@ def test_manifest_of_an_older_version_is_upgraded_once(dataset, char, monkeypatc
     prepare_corpus([path], char, out, CONFIG)
     verify_dataset(out)
     assert hashed == []
+
+
+def test_input_as_new_as_the_manifest_is_hashed_again(dataset, char) -> None:
+    """An input whose mtime is not older than the manifest may have changed in the same clock tick as it was
+    hashed (same size, same mtime): it is read again, and a change is found."""
+    path, out = dataset
+    manifest = out / "manifest.json"
+    stamp = manifest.stat().st_mtime_ns
+    data = path.read_bytes()
+    swapped = data.replace(b"A", b"t").replace(b"C", b"A").replace(b"t", b"C")  # same size, other bases
+    assert swapped != data
+    path.write_bytes(swapped)
+    os.utime(path, ns=(stamp, load_manifest(out).sources[0].mtime_ns))  # the recorded mtime, kept
+    os.utime(manifest, ns=(stamp, load_manifest(out).sources[0].mtime_ns))  # written in that same tick
+    before = load_manifest(out).fingerprint
+    assert prepare_corpus([path], char, out, CONFIG).fingerprint != before
