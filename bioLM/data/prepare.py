@@ -316,15 +316,7 @@ def prepare_corpus(inputs: Sequence[str | Path], tokenizer, out_dir: str | Path,
     source_sha = known if hashes is None else hashes
     key = _key(tok, source_sha, config)
     if known is None and (existing := _existing(out_dir, key, verify)) is not None:
-        # same contents under new mtimes (touched, copied) or a manifest of an older version: record the inputs'
-        # and the just-verified shards' mtimes so that the next run reads and hashes nothing
-        recorded = existing.to_dict()
-        for source, (size, mtime) in zip(existing.sources, stats):
-            source.size, source.mtime_ns = size, mtime
-        for shard in (shard for split in existing.splits.values() for shard in split.shards):
-            shard.mtime_ns = (out_dir / shard.file).stat().st_mtime_ns
-        if existing.to_dict() != recorded:  # else (racy inputs only) the manifest stays as it is
-            existing.save(out_dir)
+        _record_mtimes(existing, out_dir, stats)  # same contents under new mtimes (touched, copied)
         logger.info("dataset %s is up to date (fingerprint %s)", out_dir, key[:12])
         return existing
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
@@ -343,6 +335,18 @@ def prepare_corpus(inputs: Sequence[str | Path], tokenizer, out_dir: str | Path,
     logger.info("prepared %s: %d train / %d val tokens", out_dir, manifest.splits["train"].tokens,
                 manifest.splits["val"].tokens)
     return manifest
+
+
+def _record_mtimes(manifest: Manifest, out_dir: Path, stats: list[tuple[int, int]]) -> None:
+    """Record the inputs' sizes and mtimes and the just-verified shards' mtimes in ``out_dir``'s manifest (inputs
+    touched or copied, or a manifest of an older version), so that the next run reads and hashes nothing."""
+    recorded = manifest.to_dict()
+    for source, (size, mtime) in zip(manifest.sources, stats):
+        source.size, source.mtime_ns = size, mtime
+    for shard in (shard for split in manifest.splits.values() for shard in split.shards):
+        shard.mtime_ns = (out_dir / shard.file).stat().st_mtime_ns
+    if manifest.to_dict() != recorded:  # else (inputs as new as the manifest only) it stays as it is
+        manifest.save(out_dir)
 
 
 def _stat(path: Path) -> tuple[int, int]:
