@@ -4,6 +4,7 @@ baseline and seed -> ``results.json``, ``report.md`` and PNG plots in ``out_dir`
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import logging
 import time
@@ -61,7 +62,7 @@ def prepare_model(suite: Suite, data_dir: Path, out_dir: Path) -> ModelUnderTest
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise ConfigError(f"pretraining input(s) {missing} do not exist; check --data-dir and model.inputs")
-    recipe.data.inputs = [str(p) for p in inputs]
+    recipe = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, inputs=[str(p) for p in inputs]))
     start = time.perf_counter()
     model_dir = pretrain(recipe)
     logged = read_metric_logs(run_dir)

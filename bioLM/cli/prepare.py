@@ -24,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--window-bases", type=int, default=1_000_000, help="tokenize long records in windows")
     parser.add_argument("--n-run", type=int, default=100, help="N runs at least this long split sequences")
     parser.add_argument("--soft-mask", action="store_true", help="keep the soft-mask as a parallel array")
+    parser.add_argument("--verify", action="store_true",
+                        help="hash every shard of an existing dataset (default: only those whose mtime changed); "
+                             "one that fails is rebuilt")
     parser.set_defaults(func=run)
 
 
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     config = PrepareConfig(val_fraction=args.val_fraction, seed=args.seed, split_by=args.split_by,
                            window_bases=args.window_bases,
                            n_run_threshold=args.n_run, soft_mask=args.soft_mask, alphabet=args.alphabet)
-    manifest = prepare_corpus(args.inputs, tokenizer, args.out, config)
+    manifest = prepare_corpus(args.inputs, tokenizer, args.out, config, verify=args.verify)
     summary = {split: {"tokens": info.tokens, "bases": info.bases, "records": info.records}
                for split, info in manifest.splits.items()}
     print(json.dumps({"dataset": str(args.out), **summary}))

@@ -20,13 +20,16 @@ FORMAT_VERSION = 1
 
 @dataclass
 class ShardInfo:
-    """One shard file of a split: ``file`` relative to the dataset directory, ``tokens`` ids in it."""
+    """One shard file of a split: ``file`` relative to the dataset directory, ``tokens`` ids in it, the sha256 of
+    its bytes and its modification time when written (``mtime_ns``: a shard whose mtime differs is hashed again
+    before training; None in manifests of older versions)."""
 
     file: str
     tokens: int
     bases: int
     sha256: str
     mask_file: str | None = None
+    mtime_ns: int | None = None
 
 
 @dataclass
@@ -41,12 +44,15 @@ class SplitInfo:
 
 @dataclass
 class SourceInfo:
-    """One input file: path as given, sha256 of its bytes, records and bases read from it."""
+    """One input file: path as given, sha256 of its bytes, records and bases read from it, and its size and
+    mtime when hashed (a re-run whose inputs have the same path, size and mtime reuses the hash unread)."""
 
     path: str
     sha256: str
     records: int = 0
     bases: int = 0
+    size: int | None = None
+    mtime_ns: int | None = None
 
 
 @dataclass

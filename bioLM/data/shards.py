@@ -6,6 +6,7 @@ A split is a list of shard files of raw token ids; a training window never cross
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import numpy as np
 
 from bioLM.data.manifest import Manifest, load_manifest
 from bioLM.errors import InputFormatError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,9 +61,17 @@ def _open(path: Path, dtype: np.dtype, n_tokens: int) -> np.memmap:
 
 
 def verify_dataset(directory: str | Path, vocab_size: int | None = None, tokenizer_sha256: str | None = None,
-                   full: bool = True) -> Manifest:
-    """Check a dataset before training: manifest readable, shards present with the right sizes, and
-    (``full``) their sha256 and token ids below ``vocab_size``; the tokenizer hash must match when given.
+                   full: bool | None = None) -> Manifest:
+    """Check a dataset before training: manifest readable, shards present with the right sizes, the tokenizer
+    hash matching when given, and the shards' sha256 and token ids below ``vocab_size``:
+
+    - ``full=True`` (``biolm prepare --verify``): every shard is read and hashed;
+    - ``full=None`` (the default, before every run and resume): only the shards that may have changed since
+      they were hashed are read: those whose mtime differs from the manifest's record (or has none), and those
+      not older than ``manifest.json`` (changed in the same clock tick as it was written: git's "racily clean"
+      rule). A shard changed in place gets a new mtime, so corruption is still caught before training;
+      unchanged shards cost a ``stat``;
+    - ``full=False``: sizes only.
 
     Raises InputFormatError naming the file and how to fix it.
     """
@@ -72,15 +83,28 @@ def verify_dataset(directory: str | Path, vocab_size: int | None = None, tokeniz
             f"{manifest.tokenizer.sha256[:12]}...) than the one given (sha256 {tokenizer_sha256[:12]}...); "
             "prepare the corpus again with this tokenizer or train with the dataset's own tokenizer",
             path=directory / "manifest.json")
+    written = (directory / "manifest.json").stat().st_mtime_ns
+    hashed = 0
     for split in ("train", "val"):
         opened = open_split(directory, split, manifest)
-        if not full:
-            continue
         for shard, array in zip(manifest.splits[split].shards, opened.tokens):
-            _verify_shard(directory / shard.file, shard.sha256, array, vocab_size)
+            if full or (full is None and _may_have_changed(directory / shard.file, shard.mtime_ns, written)):
+                _verify_shard(directory / shard.file, shard.sha256, array, vocab_size)
+                hashed += 1
+    if hashed < sum(len(s.shards) for s in manifest.splits.values()) and vocab_size is not None \
+            and manifest.tokenizer.vocab_size > vocab_size:
+        raise InputFormatError(f"dataset was tokenized with {manifest.tokenizer.vocab_size} token ids, more than "
+                               f"the vocabulary size {vocab_size}; the dataset does not belong to this tokenizer",
+                               path=directory / "manifest.json")
+    logger.debug("verified %s: %d shard(s) hashed", directory, hashed)
     if manifest.splits["train"].tokens == 0:
         raise InputFormatError("dataset has no training tokens; give a larger corpus", path=directory)
     return manifest
+
+
+def _may_have_changed(path: Path, recorded_mtime_ns: int | None, manifest_mtime_ns: int) -> bool:
+    mtime = path.stat().st_mtime_ns
+    return recorded_mtime_ns is None or mtime != recorded_mtime_ns or mtime >= manifest_mtime_ns
 
 
 def _verify_shard(path: Path, sha256: str, array: np.ndarray, vocab_size: int | None,

@@ -1,5 +1,6 @@
-"""Callbacks, loggers and plugins of pretraining: atomic checkpoints, per-step loss file, tokens/s and MFU,
-and metric logs that stay in one folder across resumes.
+"""Callbacks, loggers and plugins of pretraining: atomic and periodic checkpoints, RNG state in checkpoints,
+the per-step loss file, tokens/s and MFU, and metric logs that stay in one folder across resumes (the
+progress line and Ctrl-C handling are :mod:`bioLM.training.progress`'s).
 
 Atomic checkpoints: Lightning's ``TorchCheckpointIO`` writes through an fsspec transaction whose temporary file
 lives in the system temp dir and is moved (copied across file systems) without fsync; here the bytes go to a
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import shutil
 import time
@@ -25,6 +27,7 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
 from bioLM.errors import ConfigError
+from bioLM.training.module import TrainingDivergedError
 
 LOGGERS = ("csv", "tensorboard")
 
@@ -51,25 +54,64 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 class LossRecorder(L.Callback):
-    """Appends ``step<TAB>loss`` (mean of the step's micro-batch losses, averaged over ranks, ``repr``
-    precision) to ``path`` after every optimizer step (rank 0). A resumed run appends after the rows up to its
-    checkpoint's step (:func:`trim_logs` drops the ones an interrupted run wrote past it): one row per step."""
+    """``losses.tsv``: the exact per-step record of the training loss, one ``step<TAB>loss`` row per optimizer
+    step (rank 0; ``step`` 1-based, ``loss`` the mean of the step's micro-batch losses averaged over ranks, in
+    ``repr`` precision). It is not derived from the CSV logger on purpose: ``logs/metrics.csv`` has one row per
+    ``log_every`` steps holding the loss of that step's last micro-batch; this file has every step and the
+    step's mean, which the exact-resume test (``tests/training/test_kill_resume.py``) compares.
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    The losses stay on the device as tensors (reading a loss on the host each micro-step would force a device
+    sync); they are read, checked and written once every ``every`` steps, at train end and before every
+    checkpoint is written (``on_save_checkpoint``), so the rows up to a checkpoint's step are on disk before the
+    checkpoint is. A resumed run appends after the rows up to its checkpoint's step (:func:`trim_logs` drops
+    the ones an interrupted run wrote past it). A NaN or infinite loss raises :class:`TrainingDivergedError`
+    there, before the checkpoint is written, so the last good checkpoint stays.
+    """
+
+    def __init__(self, path: str | Path, every: int = 10) -> None:
+        self.path, self.every = Path(path), max(1, every)
+        self._micro: list[torch.Tensor] = []  # detached (normalized) micro-batch losses of the current step
+        self._steps: list[int] = []
+        self._losses: list[torch.Tensor] = []  # one 0-d tensor per optimizer step, not yet written
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
-        losses = getattr(pl_module, "step_losses", [])
-        if len(losses) < trainer.accumulate_grad_batches:
+        # Lightning's outputs["loss"] is the micro-batch loss divided by accumulate_grad_batches: their sum
+        # over the step is the step's mean loss
+        self._micro.append(outputs["loss"].detach())
+        if (batch_idx + 1) % trainer.accumulate_grad_batches:
             return
-        mean = sum(losses) / len(losses)
-        losses.clear()
+        self._losses.append(torch.stack(self._micro).sum() if len(self._micro) > 1 else self._micro[0])
+        self._steps.append(trainer.global_step)
+        self._micro = []
+        if trainer.global_step % self.every == 0:
+            self.flush(trainer)
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           checkpoint: dict[str, Any]) -> None:
+        self.flush(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.flush(trainer)
+
+    def flush(self, trainer: L.Trainer) -> None:
+        """Read the pending steps' losses (one device sync), check them and append them (rank 0)."""
+        if not self._losses:
+            return
+        losses = torch.stack(self._losses).double()
         if trainer.world_size > 1:  # the loss of the global batch: mean over ranks
-            mean = float(trainer.strategy.reduce(torch.tensor(mean, device=pl_module.device), reduce_op="mean"))
+            losses = trainer.strategy.reduce(losses, reduce_op="mean")
+        values, steps = losses.tolist(), self._steps
+        self._losses, self._steps = [], []
+        bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
         if trainer.is_global_zero:
             with open(self.path, "a") as handle:
-                handle.write(f"{trainer.global_step}\t{mean!r}\n")
+                handle.writelines(f"{s}\t{v!r}\n" for s, v in zip(steps[:bad], values[:bad]))
+        if bad is not None:
+            raise TrainingDivergedError(
+                f"training loss became {values[bad]} at optimizer step {steps[bad] - 1}; stopped without saving. "
+                "Lower optim.lr, raise optim.warmup_steps or use trainer.precision=32-true, and resume from "
+                "the last good checkpoint")
 
 
 def read_losses(path: str | Path) -> dict[int, float]:
@@ -158,14 +200,33 @@ def trim_logs(out_dir: str | Path, step: int) -> None:
 
 class ThroughputMonitor(L.Callback):
     """Logs ``tokens_per_s`` (all ranks together) and ``mfu`` = flops_per_token * tokens/s / peak, averaged
-    over each ``log_every`` optimizer steps."""
+    over each ``log_every`` optimizer steps (the first step, compilation and warm-up, and validation are not
+    timed).
 
-    def __init__(self, tokens_per_step: int, flops_per_token: float, peak_flops: float | None,
+    ``tokens_per_micro_batch``: B * T of one rank's micro-batch (times accumulation and world size: the tokens
+    of a step); ``peak_tflops``: one device's peak, or None to measure it on the trainer's device in its
+    precision (:func:`bioLM.model.measure_matmul_peak`) at ``setup``.
+
+    Why not Lightning's ``ThroughputMonitor``: it takes its peak from ``get_available_flops``, a table of
+    GPU/TPU names that has no CPU entry (no MFU on CPU, nor on GPUs missing from the table) and no recipe
+    override; it calls ``torch.cuda.synchronize()`` after every micro-batch (the sync this package avoids);
+    it counts micro-batches rather than optimizer steps and writes to the loggers only, so neither the
+    progress line nor ``callback_metrics`` sees ``tokens_per_s``.
+    """
+
+    def __init__(self, tokens_per_micro_batch: int, flops_per_token: float, peak_tflops: float | None,
                  log_every: int = 10) -> None:
-        self.tokens_per_step, self.flops_per_token = tokens_per_step, flops_per_token
-        self.peak_flops, self.log_every = peak_flops, max(1, log_every)
+        self.tokens_per_micro_batch, self.flops_per_token = tokens_per_micro_batch, flops_per_token
+        self.peak_tflops, self.log_every = peak_tflops, max(1, log_every)
+        self.tokens_per_step = 0
+        self.peak_flops: float | None = None  # all ranks together, set at setup
         self._start: float | None = None
         self._steps = 0
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self.tokens_per_step = self.tokens_per_micro_batch * trainer.accumulate_grad_batches * trainer.world_size
+        peak = self.peak_tflops * 1e12 if self.peak_tflops else _measured_peak(trainer)
+        self.peak_flops = None if peak is None else peak * trainer.world_size
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
@@ -178,10 +239,54 @@ class ThroughputMonitor(L.Callback):
         self._steps += 1
         if self._steps >= self.log_every:
             rate = self._steps * self.tokens_per_step / (now - self._start)
-            pl_module.log("tokens_per_s", rate, prog_bar=True, rank_zero_only=True)
+            pl_module.log("tokens_per_s", rate, rank_zero_only=True)
             if self.peak_flops:
                 pl_module.log("mfu", rate * self.flops_per_token / self.peak_flops, rank_zero_only=True)
             self._start, self._steps = now, 0
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = None  # do not count validation time as training time
+
+
+def _measured_peak(trainer: L.Trainer) -> float | None:
+    """Matmul peak (flop/s) of one device of ``trainer`` in its precision's dtype; None when it cannot run."""
+    from bioLM.model import measure_matmul_peak
+
+    precision = str(trainer.precision)
+    dtype = torch.bfloat16 if "bf16" in precision else torch.float16 if precision.startswith("16") else torch.float32
+    try:
+        return measure_matmul_peak(dtype=dtype, device=trainer.strategy.root_device, size=1024, repeats=5)
+    except RuntimeError:
+        return None
+
+
+class PeriodicCheckpoint(L.Callback):
+    """Saves ``<dir>/last.ckpt`` (atomically, through the trainer's checkpoint IO) every ``every`` steps."""
+
+    def __init__(self, path: Path, every: int) -> None:
+        self.path, self.every = path, max(1, every)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        boundary = (batch_idx + 1) % trainer.accumulate_grad_batches == 0
+        if boundary and trainer.global_step % self.every == 0:
+            trainer.save_checkpoint(self.path, weights_only=False)  # full state, for exact resume
+
+
+class RNGState(L.Callback):
+    """Stores and restores torch's CPU (and CUDA) RNG state in checkpoints (tensors: weights_only-safe)."""
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           checkpoint: dict[str, Any]) -> None:
+        state = {"cpu": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        checkpoint["rng_state"] = state
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("rng_state")
+        if state:
+            torch.set_rng_state(state["cpu"])
+            if "cuda" in state and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["cuda"])

@@ -44,12 +44,19 @@ class BioLMLightningModule(L.LightningModule):
 
     Batches: ``input_ids`` (B, T+1) (positions 0..T-1 predict 1..T), optional ``soft_mask`` (B, T+1) and,
     in validation, ``length`` (B,) real tokens per padded window.
+
+    ``tokens_per_micro_batch``: B * T of one rank's micro-batch (``tokens_seen`` multiplies it by the
+    trainer's accumulation and world size); ``extras``: plain-typed data stored in every checkpoint under
+    ``"biolm"`` (recipe, manifest, tokenizer files: what export needs). The training step returns the loss
+    tensor without reading it on the host (no device sync per micro-step); the per-step record and the check
+    for a diverged loss are :class:`bioLM.training.callbacks.LossRecorder`'s.
     """
 
     def __init__(self, model_config: dict[str, Any], optim: dict[str, Any], max_steps: int,
-                 bases_per_token: list[float], soft_mask_weight: float = 1.0, compile: bool = False) -> None:
+                 bases_per_token: list[float], soft_mask_weight: float = 1.0, compile: bool = False,
+                 tokens_per_micro_batch: int = 0, extras: dict[str, Any] | None = None) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["extras"])
         from bioLM.model import BioLMConfig, BioLMForCausalLM, compile_blocks
 
         config = BioLMConfig(**{k: v for k, v in model_config.items() if k in BioLMConfig.__dataclass_fields__})
@@ -58,10 +65,17 @@ class BioLMLightningModule(L.LightningModule):
             compile_blocks(self.model)
         self.register_buffer("bases_per_token", torch.tensor(bases_per_token, dtype=torch.float64),
                              persistent=False)
-        self.extras: dict[str, Any] = {}  # recipe, manifest, tokenizer files: stored in checkpoints
-        self.step_losses: list[float] = []
-        self.tokens_per_step = 0  # set by pretrain(): tokens per optimizer step over all ranks
+        self.extras: dict[str, Any] = dict(extras or {})
+        self._resumed_metrics: dict[str, float] = {}  # a resumed run keeps the metrics its checkpoint had
         self._val = None
+
+    @property
+    def tokens_per_step(self) -> int:
+        """Tokens per optimizer step over all ranks (0 outside a trainer)."""
+        if self._trainer is None:
+            return 0
+        trainer = self.trainer
+        return self.hparams.tokens_per_micro_batch * trainer.accumulate_grad_batches * trainer.world_size
 
     # ---- loss ----
     def _loss_terms(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -76,16 +90,11 @@ class BioLMLightningModule(L.LightningModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         nats, targets, weights = self._loss_terms(batch)
         loss = (nats * weights).sum() / weights.sum()
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise TrainingDivergedError(
-                f"training loss became {value} at optimizer step {self.global_step}; stopped without saving. "
-                "Lower optim.lr, raise optim.warmup_steps or use trainer.precision=32-true, and resume from "
-                "the last good checkpoint")
-        self.step_losses.append(value)
         bases = self.bases_per_token[targets].sum()
         bpb = nats.detach().sum().double() / LN2 / bases.clamp(min=1)
-        self.log("train_loss", loss.detach(), prog_bar=True)
+        # not prog_bar: Lightning reads progress-bar tensors on the host after every batch (a device sync);
+        # TrainingProgress reads callback_metrics when it draws
+        self.log("train_loss", loss.detach())
         self.log("train_bits_per_base", bpb.float())
         self.log("tokens_seen", float((self.global_step + 1) * self.tokens_per_step))
         self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"] if self._trainer else 0.0)
@@ -110,9 +119,9 @@ class BioLMLightningModule(L.LightningModule):
         if tokens == 0:
             return
         self.log("tokens_seen", float(self.global_step * self.tokens_per_step), rank_zero_only=True)
-        self.log("val_loss", nats / tokens, prog_bar=True, rank_zero_only=True)
+        self.log("val_loss", nats / tokens, rank_zero_only=True)
         self.log("val_bits_per_token", nats / tokens / LN2, rank_zero_only=True)
-        self.log("val_bits_per_base", nats / LN2 / max(bases, 1.0), prog_bar=True, rank_zero_only=True)
+        self.log("val_bits_per_base", nats / LN2 / max(bases, 1.0), rank_zero_only=True)
 
     # ---- optimizer ----
     def configure_optimizers(self) -> dict[str, Any]:
@@ -133,13 +142,10 @@ class BioLMLightningModule(L.LightningModule):
 
     # ---- checkpoints carry what export needs (plain types only: loadable with weights_only=True) ----
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        extras = dict(self.extras)
         metrics = {k: float(v) for k, v in self.trainer.callback_metrics.items()
                    if k.startswith("val_") and torch.as_tensor(v).numel() == 1}
         # a run resumed from its final checkpoint trains and validates nothing: keep the metrics it had
-        extras["metrics"] = {**self.extras.get("resumed_metrics", {}), **metrics}
-        extras.pop("resumed_metrics", None)
-        checkpoint["biolm"] = extras
+        checkpoint["biolm"] = {**self.extras, "metrics": {**self._resumed_metrics, **metrics}}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.extras["resumed_metrics"] = dict(checkpoint.get("biolm", {}).get("metrics", {}))
+        self._resumed_metrics = dict(checkpoint.get("biolm", {}).get("metrics", {}))

@@ -10,10 +10,10 @@ whose message gives the command that resumes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch
@@ -25,6 +25,8 @@ from bioLM.hardware import resolve_precision
 from bioLM.training.callbacks import (
     AtomicCheckpointIO,
     LossRecorder,
+    PeriodicCheckpoint,
+    RNGState,
     ThroughputMonitor,
     build_loggers,
     trim_logs,
@@ -35,36 +37,6 @@ from bioLM.training.progress import StopOnRequest, TrainingInterrupted, Training
 from bioLM.training.recipe import Recipe
 
 logger = logging.getLogger(__name__)
-
-
-class PeriodicCheckpoint(L.Callback):
-    """Saves ``<dir>/last.ckpt`` (atomically, through the trainer's checkpoint IO) every ``every`` steps."""
-
-    def __init__(self, path: Path, every: int) -> None:
-        self.path, self.every = path, max(1, every)
-
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
-        boundary = (batch_idx + 1) % trainer.accumulate_grad_batches == 0
-        if boundary and trainer.global_step % self.every == 0:
-            trainer.save_checkpoint(self.path, weights_only=False)  # full state, for exact resume
-
-
-class RNGState(L.Callback):
-    """Stores and restores torch's CPU (and CUDA) RNG state in checkpoints (tensors: weights_only-safe)."""
-
-    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
-        state = {"cpu": torch.get_rng_state()}
-        if torch.cuda.is_available():
-            state["cuda"] = torch.cuda.get_rng_state_all()
-        checkpoint["rng_state"] = state
-
-    def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
-        state = checkpoint.get("rng_state")
-        if state:
-            torch.set_rng_state(state["cpu"])
-            if "cuda" in state and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def resolve_tokenizer(recipe: Recipe, out_dir: Path):
@@ -112,11 +84,13 @@ def prepare_dataset(recipe: Recipe, tokenizer, out_dir: Path):
         config = PrepareConfig(val_fraction=data.val_fraction, seed=recipe.trainer.seed, split_by=data.split_by,
                                window_bases=data.window_bases, n_run_threshold=data.n_run_threshold,
                                soft_mask=data.soft_mask, alphabet=data.alphabet)
-        prepare_corpus(data.inputs, tokenizer, dataset_dir, config)
+        prepare_corpus(data.inputs, tokenizer, dataset_dir, config)  # verifies (or rebuilds) the shards
     elif not dataset_dir.is_dir():
         raise ConfigError(f"data.inputs is empty and the dataset {dataset_dir} does not exist; name FASTA files "
                           "in data.inputs or an existing prepared dataset in data.dataset_dir")
-    manifest = verify_dataset(dataset_dir, vocab_size=len(tokenizer), tokenizer_sha256=tokenizer_sha256(tokenizer))
+    # shards whose mtime changed since they were hashed are hashed again; the others cost a stat
+    manifest = verify_dataset(dataset_dir, vocab_size=len(tokenizer), tokenizer_sha256=tokenizer_sha256(tokenizer),
+                              full=False if data.inputs else None)
     if manifest.splits["val"].tokens < 2:
         raise ConfigError(f"dataset {dataset_dir} has no validation tokens; raise data.val_fraction")
     return dataset_dir, manifest
@@ -154,11 +128,16 @@ def build_module(recipe: Recipe, tokenizer, manifest) -> BioLMLightningModule:
     t = recipe.trainer
     overrides = {"block_size": recipe.model.context_length, **recipe.model.overrides}
     config = config_from_preset(recipe.model.preset, len(tokenizer), **overrides)
-    module = BioLMLightningModule(config.to_dict(), _optim_dict(recipe), t.max_steps,
-                                  bases_per_token(tokenizer).tolist(), recipe.data.soft_mask_weight, t.compile)
-    module.extras = {"recipe": recipe.to_dict(), "manifest": manifest.to_dict(),
-                     "tokenizer_files": _tokenizer_files(tokenizer)}
-    return module
+    extras = {"recipe": recipe.to_dict(), "manifest": manifest.to_dict(),
+              "tokenizer_files": _tokenizer_files(tokenizer)}
+    return BioLMLightningModule(config.to_dict(), dataclasses.asdict(recipe.optim), t.max_steps,
+                                bases_per_token(tokenizer).tolist(), recipe.data.soft_mask_weight, t.compile,
+                                tokens_per_micro_batch=_micro_batch_tokens(recipe), extras=extras)
+
+
+def _micro_batch_tokens(recipe: Recipe) -> int:
+    """B * T of one rank's micro-batch."""
+    return recipe.data.micro_batch_size * recipe.model.context_length
 
 
 def build_datamodule(recipe: Recipe, tokenizer, dataset_dir: Path):
@@ -177,26 +156,20 @@ def build_datamodule(recipe: Recipe, tokenizer, dataset_dir: Path):
 def _fit(recipe: Recipe, module: BioLMLightningModule, datamodule, out_dir: Path, ckpt_path: Path,
          resume: bool) -> L.Trainer:
     """Run Lightning's fit (resuming from ``ckpt_path``), the final validation and the final checkpoint."""
-    from bioLM.model import flops_per_token, measure_matmul_peak
+    from bioLM.model import flops_per_token
 
     t = recipe.trainer
-    seq_len = recipe.model.context_length
     resume_step = checkpoint_step(ckpt_path) if resume else 0
-    monitor = ThroughputMonitor(0, flops_per_token(module.model.config, seq_len), None, t.log_every)
+    tokens = _micro_batch_tokens(recipe)
     stopper = StopOnRequest()
-    callbacks = [PeriodicCheckpoint(ckpt_path, t.checkpoint_every), RNGState(),
-                 LossRecorder(out_dir / "losses.tsv"), monitor, stopper]
+    # LossRecorder before PeriodicCheckpoint: a step's loss is pending before that step's checkpoint flushes it
+    flops = flops_per_token(module.model.config, recipe.model.context_length)
+    callbacks = [LossRecorder(out_dir / "losses.tsv", t.log_every), PeriodicCheckpoint(ckpt_path, t.checkpoint_every),
+                 RNGState(), ThroughputMonitor(tokens, flops, t.peak_tflops, t.log_every), stopper]
     if t.progress_bar:
-        callbacks.append(TrainingProgress(t.log_every, "residue" if recipe.data.alphabet == "protein" else "base"))
+        callbacks.append(TrainingProgress(t.log_every, "residue" if recipe.data.alphabet == "protein" else "base",
+                                          tokens))
     trainer = build_trainer(recipe, out_dir, callbacks, resume_step)
-    monitor.tokens_per_step = recipe.data.micro_batch_size * seq_len * t.accumulate_grad_batches * trainer.world_size
-    module.tokens_per_step = monitor.tokens_per_step
-    for callback in callbacks:
-        if isinstance(callback, TrainingProgress):
-            callback.tokens_per_step = monitor.tokens_per_step
-    peak = t.peak_tflops * 1e12 if t.peak_tflops else _measured_peak(trainer, str(trainer.precision),
-                                                                      measure_matmul_peak)
-    monitor.peak_flops = None if peak is None else peak * trainer.world_size
     if trainer.is_global_zero:
         trim_logs(out_dir, resume_step)
     try:
@@ -236,7 +209,8 @@ def checkpoint_step(path: Path) -> int:
 
 
 def pretrain(recipe: Recipe) -> Path:
-    """Train ``recipe`` end to end; returns the exported model directory (or last.ckpt with export off)."""
+    """Train ``recipe`` end to end; returns the exported model directory (or last.ckpt with export off).
+    ``recipe`` is not modified (the demo corpus, when used, goes into a copy)."""
     t = recipe.trainer
     out_dir = Path(t.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -254,7 +228,7 @@ def pretrain(recipe: Recipe) -> Path:
         corpus = out_dir / "demo_corpus.fa"
         if not corpus.is_file():
             demo_corpus(corpus)
-        recipe.data.inputs = [str(corpus)]
+        recipe = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, inputs=[str(corpus)]))
     tokenizer = resolve_tokenizer(recipe, out_dir)
     dataset_dir, manifest = prepare_dataset(recipe, tokenizer, out_dir)
     (out_dir / "recipe.yaml").write_text(recipe.to_yaml())
@@ -271,21 +245,6 @@ def pretrain(recipe: Recipe) -> Path:
     model_dir = export_checkpoint(ckpt_path, out_dir / "model")
     logger.info("model exported to %s", model_dir)
     return model_dir
-
-
-def _optim_dict(recipe: Recipe) -> dict[str, Any]:
-    import dataclasses
-
-    return dataclasses.asdict(recipe.optim)
-
-
-def _measured_peak(trainer: L.Trainer, precision: str, measure) -> float | None:
-    dtype = torch.bfloat16 if "bf16" in precision else torch.float16 if precision.startswith("16") else torch.float32
-    device = trainer.strategy.root_device
-    try:
-        return measure(dtype=dtype, device=device, size=1024, repeats=5)
-    except RuntimeError:
-        return None
 
 
 def pretrain_from_files(recipe_path: str | Path, files: list[str | Path], out_dir: str | Path,

@@ -54,13 +54,15 @@ def format_rate(tokens_per_s: float) -> str:
 class TrainingProgress(ProgressBar):
     """One status line (terminal) or a plain line every ``every`` steps (log file); see the module docstring.
 
-    ``unit`` is ``"base"`` or ``"residue"``; ``tokens_per_step`` counts all ranks.
+    ``unit`` is ``"base"`` or ``"residue"``; ``tokens_per_micro_batch`` is B * T of one rank's micro-batch
+    (the tokens of a step are that times the trainer's accumulation and world size).
     """
 
-    def __init__(self, every: int = 10, unit: str = "base", tokens_per_step: int = 0,
+    def __init__(self, every: int = 10, unit: str = "base", tokens_per_micro_batch: int = 0,
                  stream: TextIO | None = None, interactive: bool | None = None) -> None:
         super().__init__()
-        self.every, self.unit, self.tokens_per_step = max(1, every), unit, tokens_per_step
+        self.every, self.unit, self.tokens_per_micro_batch = max(1, every), unit, tokens_per_micro_batch
+        self.tokens_per_step = 0
         self.stream = stream
         self.interactive = interactive
         self.enabled = True
@@ -122,6 +124,7 @@ class TrainingProgress(ProgressBar):
     # ---- hooks ----
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start_time, self._start_step = time.monotonic(), trainer.global_step
+        self.tokens_per_step = self.tokens_per_micro_batch * trainer.accumulate_grad_batches * trainer.world_size
         self._window = (self._start_time, trainer.global_step)
         if trainer.global_step:
             self._line(f"resumed at step {trainer.global_step}/{trainer.max_steps}", permanent=True)

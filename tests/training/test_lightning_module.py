@@ -63,3 +63,33 @@ def test_atomic_checkpoint_io_replaces_whole_files(tmp_path) -> None:
     io.save_checkpoint({"a": torch.zeros(3)}, path)
     assert torch.equal(io.load_checkpoint(path)["a"], torch.zeros(3))
     assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]
+
+
+def test_loss_recorder_reads_losses_once_per_logged_step_and_before_a_checkpoint(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from bioLM.training.callbacks import LossRecorder, read_losses
+    from bioLM.training.module import TrainingDivergedError
+
+    path = tmp_path / "losses.tsv"
+    recorder = LossRecorder(path, every=4)
+    trainer = SimpleNamespace(accumulate_grad_batches=2, world_size=1, is_global_zero=True, global_step=0)
+    path.touch()
+
+    def step(micro_losses: list[float]) -> None:  # Lightning passes each micro-loss divided by accumulation
+        for i, value in enumerate(micro_losses):
+            trainer.global_step += i == len(micro_losses) - 1
+            recorder.on_train_batch_end(trainer, None, {"loss": torch.tensor(value / 2)}, None, i)
+
+    step([1.0, 3.0])
+    step([2.0, 2.5])
+    assert read_losses(path) == {}  # pending on the device
+    recorder.on_save_checkpoint(trainer, None, {})
+    assert read_losses(path) == {1: 2.0, 2: 2.25}
+    step([1.0, 1.0])
+    step([0.5, 0.5])  # step 4: a logged step
+    assert read_losses(path) == {1: 2.0, 2: 2.25, 3: 1.0, 4: 0.5}
+    step([1.0, math.nan])
+    with pytest.raises(TrainingDivergedError, match="loss became nan at optimizer step 4"):
+        recorder.on_save_checkpoint(trainer, None, {})
+    assert max(read_losses(path)) == 4

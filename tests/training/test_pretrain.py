@@ -125,6 +125,8 @@ def test_no_inputs_uses_the_demo_corpus_or_is_a_config_error(tmp_path: Path, cor
     with pytest.raises(ConfigError, match="data.inputs is empty"):
         pretrain(Recipe.from_yaml(TINY_RECIPE, overrides))
     overrides = tiny_overrides(corpus, tmp_path / "demo", 1, **{"data.inputs": "[]", "trainer.export": "false"})
-    pretrain(Recipe.from_yaml(TINY_RECIPE, overrides))  # dna-char-tiny has data.demo_corpus: true
+    recipe = Recipe.from_yaml(TINY_RECIPE, overrides)
+    pretrain(recipe)  # dna-char-tiny has data.demo_corpus: true
+    assert recipe.data.inputs == []  # the caller's recipe is not modified
     manifest = load_checkpoint(tmp_path / "demo" / "checkpoints" / "last.ckpt")["biolm"]["manifest"]
     assert manifest["sources"][0]["path"].endswith("demo_corpus.fa") and manifest["sources"][0]["records"] == 8
