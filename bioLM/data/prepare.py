@@ -25,6 +25,7 @@ import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -57,7 +58,7 @@ class PrepareConfig:
     """Fraction of bases held out for validation."""
     seed: int = 0
     """Seed of the train/validation choice."""
-    split_by: str = "auto"
+    split_by: Literal["auto", "record", "region"] = "auto"
     """``record`` (whole records held out), ``region`` (the last ``val_fraction`` of every record) or
     ``auto`` (record when whole records make up ``val_fraction`` within ``val_tolerance``, else region)."""
     val_tolerance: float = 0.2

@@ -21,6 +21,7 @@ import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Literal
 
 from bioLM.alphabet import PROTEIN, normalize
 from bioLM.errors import ConfigError, InputFormatError
@@ -104,7 +105,7 @@ class MutationScoringConfig:
     """CSV column with the mutations (A23V or A23V:G45D)."""
     score_column: str = "biolm_score"
     """Name of the appended score column (nats); a second column ``<score_column>_rule`` names the rule."""
-    scoring: str = "auto"
+    scoring: Literal["auto", "log-likelihood-ratio", "masked-marginal", "wildtype-marginal"] = "auto"
     """Scoring rule: ``auto`` (causal: log-likelihood-ratio; masked: masked-marginal), or ``wildtype-marginal``
     for a masked LM (one forward pass instead of one per mutated position)."""
     fitness_column: str | None = None

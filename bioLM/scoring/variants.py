@@ -84,7 +84,7 @@ class VariantScoringConfig:
     """Also write a flat table, one row per ALT allele."""
     max_tokens: int = 16384
     """Token budget per forward batch."""
-    scoring: str = "auto"
+    scoring: Literal["auto", "log-likelihood-ratio", "masked-llr", "pseudo-log-likelihood"] = "auto"
     """auto (causal: log-likelihood-ratio; masked: masked-llr), or pseudo-log-likelihood for a masked LM."""
     precision: str = "auto"
     """auto | bf16 | fp32 (see :mod:`bioLM.hardware`)."""

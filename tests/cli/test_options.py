@@ -1,0 +1,93 @@
+"""CLI flags derived from config dataclasses (bioLM.cli.options): read from source, equal to the imported class."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+from pathlib import Path
+
+import pytest
+
+from bioLM.cli import build_parser
+from bioLM.cli.options import _NO_DEFAULT, add_options, build_options, dataclass_fields
+
+TARGETS = [
+    "bioLM.data.prepare:PrepareConfig",
+    "bioLM.training.recipe:DataConfig",
+    "bioLM.scoring.variants:VariantScoringConfig",
+    "bioLM.scoring.mutations:MutationScoringConfig",
+    "bioLM.scoring.generate:GenerateOptions",
+    "bioLM.scoring.finetune:FinetuneConfig",
+]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_source_reading_matches_the_imported_dataclass(target):
+    module, _, name = target.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    real = {f.name: f for f in dataclasses.fields(cls)}
+    read = {spec.name: spec for spec in dataclass_fields(target)}
+    assert list(read) == list(real)
+    for key, spec in read.items():
+        assert spec.doc, f"{target}.{key} has no docstring"
+        if spec.default is _NO_DEFAULT:
+            continue
+        field = real[key]
+        default = field.default_factory() if field.default is dataclasses.MISSING else field.default
+        assert spec.default == default, key
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def test_prepare_flags_reach_the_configs(tmp_path: Path):
+    from bioLM.data.prepare import PrepareConfig
+
+    args = _parse(["prepare", "x.fa", "--out", str(tmp_path), "--tokenizer", "kmer", "-k", "3", "--stride", "1",
+                   "--replace-invalid", "--n-run", "7", "--split-by", "region", "--shard-tokens", "100"])
+    assert (args.tokenizer, args.k, args.stride, args.alphabet) == ("kmer", 3, 1, "dna")
+    config = build_options("bioLM.data.prepare:PrepareConfig", args)
+    assert config == PrepareConfig(replace_invalid=True, n_run_threshold=7, split_by="region", shard_tokens=100,
+                                   alphabet="dna")
+    defaults = build_options(PrepareConfig, _parse(["prepare", "x.fa", "--out", str(tmp_path)]))
+    assert defaults == PrepareConfig(alphabet="dna")  # the tokenizer flag --alphabet reaches the reader too
+
+
+def test_bad_choice_is_refused_by_argparse(capsys):
+    with pytest.raises(SystemExit) as stop:
+        _parse(["prepare", "x.fa", "--out", "o", "--split-by", "halves"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'halves'" in capsys.readouterr().err
+
+
+def test_finetune_lists_comma_or_space_separated():
+    from bioLM.scoring.finetune import FinetuneConfig
+
+    base = ["finetune", "--model", "m", "--task", "t", "--out", "o"]
+    assert build_options(FinetuneConfig, _parse(base)).lora_target_modules is None
+    for extra in (["q_proj,v_proj"], ["q_proj", "v_proj"]):
+        args = _parse([*base, "--lora", "--lora-target-modules", *extra, "--pooling", "mean"])
+        config = build_options(FinetuneConfig, args)
+        assert (config.lora, config.lora_target_modules, config.pooling) == (True, ["q_proj", "v_proj"], "mean")
+
+
+def test_score_variants_builds_its_config_with_runtime_flags():
+    from bioLM.scoring.variants import VariantScoringConfig
+
+    args = _parse(["score-variants", "--model", "m", "--reference", "r.fa", "--vcf", "v.vcf", "--out", "o.vcf",
+                   "--window", "64", "--strands", "+", "--precision", "fp32", "--scoring", "masked-llr"])
+    config = build_options("bioLM.scoring.variants:VariantScoringConfig", args)
+    assert config == VariantScoringConfig(window=64, strands="+", precision="fp32", scoring="masked-llr")
+    assert isinstance(args.contig_map, type(None))
+
+
+def test_help_comes_from_the_field_docstring_and_types_from_annotations():
+    parser = argparse.ArgumentParser()
+    add_options(parser, "bioLM.scoring.generate:GenerateOptions", only=["top_p", "prompt"])
+    text = parser.format_help()
+    assert "Nucleus sampling" in text and "(default: 1.0)" in text
+    assert parser.parse_args(["--top-p", "0.5"]).top_p == 0.5
+    with pytest.raises(LookupError, match="no field"):
+        add_options(argparse.ArgumentParser(), "bioLM.scoring.generate:GenerateOptions", only=["nope"])
