@@ -9,9 +9,7 @@ from pathlib import Path
 
 from bioLM.data.prepare import expand_inputs
 from bioLM.errors import ConfigError
-from bioLM.tokenization import build_tokenizer, load_tokenizer
-
-KIND_NAMES = ("char", "kmer", "bpe")
+from bioLM.tokenization import KINDS, build_tokenizer, load_tokenizer
 
 
 def resolve_tokenizer(source: str | Path, *, alphabet: str = "dna", k: int = 6, stride: int | None = None,
@@ -21,8 +19,8 @@ def resolve_tokenizer(source: str | Path, *, alphabet: str = "dna", k: int = 6, 
     built tokenizer is saved there with the request, and reused while the request is the same."""
     if Path(source).is_dir():
         return load_tokenizer(source)
-    if source not in KIND_NAMES:
-        raise ConfigError(f"tokenizer={str(source)!r} is neither a tokenizer kind ({', '.join(KIND_NAMES)}) nor "
+    if source not in KINDS:
+        raise ConfigError(f"tokenizer={str(source)!r} is neither a tokenizer kind ({', '.join(KINDS)}) nor "
                           "an existing tokenizer directory")
     request = {"kind": source, "alphabet": alphabet, "k": k, "stride": stride, "vocab_size": vocab_size}
     stamp = cache_dir / "biolm_request.json" if cache_dir is not None else None

@@ -29,11 +29,11 @@ import torch
 from tqdm.auto import tqdm
 
 from bioLM.alphabet import reverse_complement
-from bioLM.embedding.batching import DEFAULT_MAX_PADDING, collate, token_budget_batches
 from bioLM.embedding.pooling import VECTOR_POOLINGS, check_pooling, pool, pool_tokens
 from bioLM.embedding.windows import WindowAggregator, WindowMean, window_starts
 from bioLM.errors import ConfigError, InputFormatError, ModelDirectoryError
 from bioLM.hardware import autocast
+from bioLM.model.batching import DEFAULT_MAX_PADDING, collate, token_budget_batches
 from bioLM.model.loading import hidden_states_model, model_context, model_kind, special_tokens
 from bioLM.tokenization import tokens_to_bases
 

@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader
 
 from bioLM.errors import ConfigError
 from bioLM.hardware import PRECISIONS, resolve_device, resolve_precision
+from bioLM.model.batching import collate
 from bioLM.model.loading import load_weights, model_context, open_directory
 from bioLM.scoring.likelihood import encode
 from bioLM.scoring.tasks import Task, TaskSplit, load_task
@@ -160,17 +161,11 @@ class _Encoded(torch.utils.data.Dataset):
 
 
 def _collate(pad_id: int, regression: bool):
-    def collate(items):
-        longest = max(len(ids) for ids, _ in items)
-        input_ids = torch.full((len(items), longest), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(items), longest), dtype=torch.long)
-        for row, (ids, _) in enumerate(items):
-            input_ids[row, :len(ids)] = torch.from_numpy(ids)
-            mask[row, :len(ids)] = 1
-        dtype = torch.float32 if regression else torch.long
-        labels = torch.tensor([label for _, label in items], dtype=dtype)
-        return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
-    return collate
+    def collate_items(items):
+        batch = collate([ids for ids, _ in items], list(range(len(items))), pad_id)
+        labels = torch.tensor([label for _, label in items], dtype=torch.float32 if regression else torch.long)
+        return {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask, "labels": labels}
+    return collate_items
 
 
 class SequenceTaskModule(L.LightningModule):

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from bioLM.embedding.batching import token_budget_batches
 from bioLM.errors import AlphabetError, ConfigError
 from bioLM.hardware import PRECISIONS, autocast
+from bioLM.model.batching import collate, token_budget_batches
 from bioLM.model.loading import model_context
 from bioLM.model.modeling import IGNORE_INDEX, token_log_probs
 
@@ -96,13 +96,8 @@ def encode(tokenizer, sequences: Sequence[str], names: Sequence[str] | None = No
 def _score_batch(model, rows: list[np.ndarray], pad_id: int, device: torch.device, precision: str
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Sum of target log-probs per row (inputs already carry their prefix); returns (sums, n_predicted)."""
-    longest = max(len(r) for r in rows)
-    input_ids = torch.full((len(rows), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), longest), dtype=torch.long)
-    for i, row in enumerate(rows):
-        input_ids[i, :len(row)] = torch.from_numpy(row)
-        mask[i, :len(row)] = 1
-    input_ids, mask = input_ids.to(device), mask.to(device)
+    batch = collate(rows, list(range(len(rows))), pad_id)
+    input_ids, mask = batch.input_ids.to(device), batch.attention_mask.to(device)
     with autocast(device, precision):
         logits = model(input_ids=input_ids, attention_mask=mask).logits  # (B, T, V)
     valid = mask[:, 1:].bool()
