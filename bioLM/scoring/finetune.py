@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader
 
 from bioLM.errors import ConfigError
 from bioLM.hardware import PRECISIONS, resolve_device, resolve_precision
+from bioLM.metrics import classification_metrics, regression_metrics
 from bioLM.model.batching import collate
 from bioLM.model.loading import load_weights, model_context, open_directory
 from bioLM.scoring.likelihood import encode
@@ -103,33 +104,6 @@ class FinetuneResult:
     best_epoch: int = 0
     logits: dict[str, np.ndarray] = field(default_factory=dict)
     """Logits (N, C) of the best model on each evaluated split (validation, test), in the split's order."""
-
-
-def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    """AUROC (binary, or one-vs-rest macro over the classes present), MCC and accuracy. probabilities (N, C)."""
-    from sklearn.metrics import accuracy_score, matthews_corrcoef, roc_auc_score
-
-    predicted = probabilities.argmax(1)
-    metrics = {"accuracy": float(accuracy_score(labels, predicted)),
-               "mcc": float(matthews_corrcoef(labels, predicted))}
-    present = np.unique(labels)
-    if len(present) < 2:
-        metrics["auroc"] = float("nan")
-    elif probabilities.shape[1] == 2:
-        metrics["auroc"] = float(roc_auc_score(labels, probabilities[:, 1]))
-    else:
-        scores = probabilities[:, present] / probabilities[:, present].sum(1, keepdims=True)
-        metrics["auroc"] = float(roc_auc_score(labels, scores if len(present) > 2 else scores[:, 1],
-                                               multi_class="ovr", labels=present if len(present) > 2 else None))
-    return metrics
-
-
-def regression_metrics(targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
-    """Spearman's rho and R² of ``predictions`` against ``targets`` (both shape (N,))."""
-    from scipy.stats import spearmanr
-    from sklearn.metrics import r2_score
-
-    return {"spearman": float(spearmanr(targets, predictions).statistic), "r2": float(r2_score(targets, predictions))}
 
 
 class _Encoded(torch.utils.data.Dataset):

@@ -23,6 +23,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
+from bioLM import metrics
 from bioLM.alphabet import PROTEIN, normalize
 from bioLM.errors import ConfigError, InputFormatError
 from bioLM.model.loading import LoadedModel, load
@@ -171,9 +174,8 @@ def _parse_rows(rows: list[dict[str, str]], wild_type: str, path: Path, config: 
 
 
 def spearman(scores: list[float], fitness: list[str]) -> tuple[float | None, int]:
-    """Spearman's rho between ``scores`` and the numeric ``fitness`` values (empty/NaN rows skipped)."""
-    from scipy.stats import spearmanr
-
+    """Spearman's rho (:func:`bioLM.metrics.spearman`) between ``scores`` and the numeric ``fitness`` values
+    (empty/NaN rows skipped); None with fewer than 3 rows."""
     pairs = []
     for score, value in zip(scores, fitness):
         try:
@@ -184,8 +186,7 @@ def spearman(scores: list[float], fitness: list[str]) -> tuple[float | None, int
             pairs.append((score, number))
     if len(pairs) < 3:
         return None, len(pairs)
-    rho = spearmanr([p[0] for p in pairs], [p[1] for p in pairs]).statistic
-    return float(rho), len(pairs)
+    return metrics.spearman(np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])), len(pairs)
 
 
 def _write_csv(out: Path, columns: list[str], rows: list[dict[str, str]], scores: list[float],
