@@ -10,11 +10,19 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from bioLM.embedding.embed import EmbedOptions, LayerSpec, embed
-from bioLM.embedding.inputs import InputRecord, VariantStats, fastx_records, region_records, variant_records
+from bioLM.embedding.embed import EmbedOptions, LayerSpec, embed, is_causal_model
+from bioLM.embedding.inputs import (
+    InputRecord,
+    VariantStats,
+    fastx_records,
+    feature_records,
+    region_records,
+    variant_records,
+)
 from bioLM.embedding.writers import EmbeddingTable, ShardedWriter, content_fingerprint, output_format
 from bioLM.errors import ConfigError
-from bioLM.model.loading import load, model_context
+from bioLM.io.features import is_flat_file
+from bioLM.model.loading import load, model_context, special_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -77,11 +85,8 @@ def _records(job: EmbedJob, context: int, stats: VariantStats) -> Iterator[Input
         raise ConfigError(f"give exactly one input: a FASTA, --regions or --vcf (got {given or 'none'})")
     if job.fasta is not None:
         return fastx_records(job.fasta)
-    from bioLM.io.features import is_flat_file  # GenBank/EMBL: features on the file's own sequence
 
     if job.regions is not None and is_flat_file(job.regions):
-        from bioLM.embedding.inputs import feature_records
-
         return feature_records(job.regions, job.feature_types)
     if job.reference is None:
         raise ConfigError(f"--{given[0]} needs --reference ref.fa (an indexed FASTA of the same assembly)")
@@ -130,9 +135,6 @@ def _settings(job: EmbedJob) -> dict:
 
 def _sequence_tokens(model, tokenizer, options: EmbedOptions) -> int:
     """Tokens of a sequence that fit one forward pass (the context minus the model's special tokens)."""
-    from bioLM.embedding.embed import is_causal_model
-    from bioLM.model.loading import special_tokens
-
     context = model_context(model, tokenizer)
     if context is None:
         raise ConfigError("cannot tell the model's context length from its config; give --variant-window")

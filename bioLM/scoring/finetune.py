@@ -27,14 +27,19 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping
+from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
+from transformers import AutoModelForSequenceClassification
 
 from bioLM.errors import ConfigError
 from bioLM.hardware import PRECISIONS, resolve_device, resolve_precision
 from bioLM.metrics import classification_metrics, regression_metrics
 from bioLM.model.batching import collate
+from bioLM.model.llama import classifier_from_llama
 from bioLM.model.loading import load_weights, model_context, open_directory
+from bioLM.scoring.finetune_export import write_outputs
 from bioLM.scoring.likelihood import encode
+from bioLM.scoring.lora import add_lora, trainable_parameters
 from bioLM.scoring.tasks import Task, TaskSplit, load_task
 
 logger = logging.getLogger(__name__)
@@ -214,8 +219,6 @@ def split_metrics(kind: str, logits: np.ndarray, labels: np.ndarray) -> dict[str
 
 def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
     """The pretrained backbone with a new head sized for ``task``, and its tokenizer."""
-    from transformers import AutoModelForSequenceClassification
-
     directory = open_directory(model_dir)  # the loader's checks, without reading the LM weights twice
     tokenizer = directory.tokenizer
     native = directory.config.model_type == "biolm"  # bioLM's classifier pools either way
@@ -227,8 +230,6 @@ def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
         problem_type="regression" if task.kind == "regression" else "single_label_classification",
         pad_token_id=tokenizer.pad_token_id, **extra)
     if config.pooling not in (None, "last") and not native:
-        from bioLM.model.llama import classifier_from_llama
-
         if config.lora:
             raise ConfigError(f"pooling={config.pooling!r} with lora: adapters are made for the standard "
                               "classifier of the base model, which pools the last token; drop the pooling option")
@@ -273,8 +274,6 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     L.seed_everything(config.seed, verbose=False)
     model, tokenizer, special = load_for_task(model_dir, task, config)
     if config.lora:
-        from bioLM.scoring.lora import add_lora, trainable_parameters
-
         model = add_lora(model, config.lora_rank, config.lora_alpha, config.lora_dropout,
                          config.lora_target_modules)
         logger.info("LoRA: %d of %d parameters train", *trainable_parameters(model))
@@ -289,7 +288,6 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     val = DataLoader(data["validation"], batch_size=config.batch_size, collate_fn=collate)
     model.train()  # from_pretrained returns eval mode; dropout should be on while training
     module = SequenceTaskModule(model, task.kind, config)
-    from lightning.pytorch.loggers import CSVLogger
 
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=accelerator, devices=devices,
@@ -318,8 +316,6 @@ def finite_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, 
 
 def _export(model, tokenizer, result: FinetuneResult, task: Task, config: FinetuneConfig,
             history: list[dict[str, float]], model_dir: str | Path) -> None:
-    from bioLM.scoring.finetune_export import write_outputs
-
     summary = {"task": task.name, "kind": task.kind, "labels": task.label_names, "metrics": result.metrics,
                "epochs": result.epochs, "best_epoch": result.best_epoch, "config": asdict(config),
                "sizes": {s: len(v) for s, v in task.splits.items()}}

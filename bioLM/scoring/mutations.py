@@ -28,6 +28,7 @@ import numpy as np
 from bioLM import metrics
 from bioLM.alphabet import PROTEIN, normalize
 from bioLM.errors import ConfigError, InputFormatError
+from bioLM.io import read_fastx
 from bioLM.model.loading import LoadedModel, load
 from bioLM.scoring.likelihood import LikelihoodOptions, encode, log_likelihoods
 from bioLM.scoring.masked import CAUSAL_RULE, marginal_scores, resolve_rule
@@ -93,8 +94,6 @@ def apply_mutations(wild_type: str, mutations: tuple[Mutation, ...]) -> str:
 
 def read_wild_type(fasta: str | Path) -> str:
     """The sequence of the first record of a (protein) FASTA file."""
-    from bioLM.io import read_fastx
-
     for record in read_fastx(fasta, alphabet="protein"):
         return record.sequence
     raise InputFormatError("no sequence found; give a FASTA with the wild-type sequence", path=fasta)
