@@ -91,3 +91,36 @@ def test_help_comes_from_the_field_docstring_and_types_from_annotations():
     assert parser.parse_args(["--top-p", "0.5"]).top_p == 0.5
     with pytest.raises(LookupError, match="no field"):
         add_options(argparse.ArgumentParser(), "bioLM.scoring.generate:GenerateOptions", only=["nope"])
+
+
+@pytest.mark.parametrize("argv", [
+    ["prepare", "a.fa", "--out", "o", "--tokenizer", "kmer", "-k", "4", "--alphabet", "rna", "--vocab-size", "64",
+     "--val-fraction", "0.2", "--seed", "3", "--split-by", "record", "--window-bases", "500", "--n-run", "9",
+     "--soft-mask"],
+    ["score-variants", "--model", "m", "--reference", "r", "--vcf", "v", "--out", "o", "--tsv", "t", "--window", "9",
+     "--strands", "-", "--skip-ref-mismatch", "--contig-map", "c", "--annotation", "a", "--genetic-code", "11",
+     "--max-tokens", "99", "--scoring", "log-likelihood-ratio", "--device", "cpu", "--precision", "fp32"],
+    ["score-mutations", "--model", "m", "--sequence", "MK", "--mutations", "x.csv", "--out", "o.csv",
+     "--mutation-column", "m", "--score-column", "s", "--fitness-column", "f", "--max-tokens", "9",
+     "--scoring", "wildtype-marginal"],
+    ["generate", "--model", "m", "--n", "2", "--max-length", "5", "--prompt", "AC", "--temperature", "0.5",
+     "--top-k", "3", "--top-p", "0.9", "--seed", "1", "--batch-size", "2", "--out", "o.fa"],
+    ["finetune", "--model", "m", "--task", "t", "--task-format", "gue", "--out", "o", "--freeze-backbone",
+     "--learning-rate", "0.01", "--batch-size", "4", "--max-epochs", "2", "--patience", "1", "--pooling", "last",
+     "--seed", "2", "--lora", "--lora-rank", "4", "--lora-alpha", "8", "--lora-dropout", "0.1",
+     "--lora-target-modules", "q_proj,v_proj"],
+])
+def test_every_earlier_flag_still_parses(argv):
+    args = _parse(argv)
+    flags = [a for a in argv[1:] if a.startswith("-") and len(a) > 1]
+    assert flags and args.func is not None
+    for flag in flags:  # each value given reached the namespace (switches: True)
+        dest = {"-k": "k", "--n-run": "n_run_threshold", "--n": "n"}.get(flag, flag.lstrip("-").replace("-", "_"))
+        assert hasattr(args, dest), flag
+
+
+def test_replace_invalid_is_a_recipe_key():
+    from bioLM.training.recipe import Recipe
+
+    assert Recipe.from_dict({"data": {"replace_invalid": True}}).data.replace_invalid is True
+    assert Recipe().data.replace_invalid is False
