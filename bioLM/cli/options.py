@@ -8,7 +8,7 @@ what is read equals the imported class's fields and defaults.
 
 Types understood: ``int``, ``float``, ``str``, ``bool`` (``False`` default: a ``--flag`` that sets it;
 ``True``: ``--flag / --no-flag``), ``Path`` (also ``str | Path``), ``Literal[...]`` (choices), ``list[X]``
-(one or more values), and any of them ``| None``. A field whose default is not a literal is left out of the
+(one comma-separated value), and any of them ``| None``. A field whose default is not a literal is left out of the
 namespace unless given, so the dataclass applies its own default.
 """
 
@@ -108,19 +108,21 @@ def _argument_kwargs(spec: FieldSpec) -> dict[str, Any]:
     if match := re.fullmatch(r"Literal\[(.*)\]", kind):
         choices = list(ast.literal_eval(f"[{match.group(1)}]"))
         return {"choices": choices, "type": type(choices[0])}
-    if match := re.fullmatch(r"list\[(\w+)\]", kind):  # values apart or comma-separated: a b, a,b
-        return {"nargs": "+", "type": _SCALARS[match.group(1)], "action": _ListAction}
+    if match := re.fullmatch(r"list\[(\w+)\]", kind):  # one comma-separated value: a,b
+        return {"type": _CommaList(_SCALARS[match.group(1)]), "metavar": spec.name.upper().rstrip("S") + ",..."}
     if kind not in _SCALARS:
         raise TypeError(f"field {spec.name}: annotation {spec.annotation!r} has no CLI form")
     return {"type": _SCALARS[kind]}
 
 
-class _ListAction(argparse.Action):
-    """Stores a list; a value with commas counts as several (``--names a,b c``: ``[a, b, c]``)."""
+@dataclass(frozen=True)
+class _CommaList:
+    """argparse type of a list field: one comma-separated value, ``q_proj,v_proj`` -> ``["q_proj", "v_proj"]``."""
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
-        items = [self.type(part) for value in values for part in str(value).split(",") if part]
-        setattr(namespace, self.dest, items)
+    item: Callable[[str], Any]
+
+    def __call__(self, text: str) -> list:
+        return [self.item(part.strip()) for part in text.split(",") if part.strip()]
 
 
 def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, target: str, *,

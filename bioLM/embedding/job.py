@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Literal
 
 from tqdm.auto import tqdm
 
@@ -47,7 +48,7 @@ class EmbedJob:
     """Layer indices (negative allowed) or 'all'."""
     pooling: str = "mean"
     """mean, max, last, first (bos), per-token or per-base (the last two: .npz only)."""
-    fmt: str | None = None
+    fmt: Literal["npy", "npz", "parquet", "h5ad"] | None = None
     """npy, npz, parquet or h5ad (default: from the extension of ``out``)."""
     resume: bool = False
     """Keep the finished shards of an interrupted run with the same settings."""
@@ -62,7 +63,7 @@ class EmbedJob:
     device: str = "auto"
     """auto | cpu | cuda | cuda:N (the precision is ``options.precision``)."""
     feature_types: list[str] | None = None
-    """GFF3 feature types to keep (default: all)."""
+    """GFF3 / GenBank / EMBL feature types to keep, e.g. CDS gene rRNA (default: all; GenBank/EMBL: all but source)."""
     keep_shards: bool = False
     """Leave the shard directory in place after merging."""
     options: EmbedOptions = field(default_factory=EmbedOptions)

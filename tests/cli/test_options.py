@@ -62,12 +62,12 @@ def test_bad_choice_is_refused_by_argparse(capsys):
     assert "invalid choice: 'halves'" in capsys.readouterr().err
 
 
-def test_finetune_lists_comma_or_space_separated():
+def test_finetune_lists_are_comma_separated():
     from bioLM.scoring.finetune import FinetuneConfig
 
     base = ["finetune", "--model", "m", "--task", "t", "--out", "o"]
     assert build_options(FinetuneConfig, _parse(base)).lora_target_modules is None
-    for extra in (["q_proj,v_proj"], ["q_proj", "v_proj"]):
+    for extra in (["q_proj,v_proj"], ["q_proj, v_proj,"]):
         args = _parse([*base, "--lora", "--lora-target-modules", *extra, "--pooling", "mean"])
         config = build_options(FinetuneConfig, args)
         assert (config.lora, config.lora_target_modules, config.pooling) == (True, ["q_proj", "v_proj"], "mean")
@@ -109,13 +109,18 @@ def test_help_comes_from_the_field_docstring_and_types_from_annotations():
      "--learning-rate", "0.01", "--batch-size", "4", "--max-epochs", "2", "--patience", "1", "--pooling", "last",
      "--seed", "2", "--lora", "--lora-rank", "4", "--lora-alpha", "8", "--lora-dropout", "0.1",
      "--lora-target-modules", "q_proj,v_proj"],
+    ["embed", "--model", "m", "--reference", "r.fa", "--regions", "g.gff3", "--feature-types", "CDS,rRNA", "x.fa",
+     "--vcf", "v.vcf", "--variant-window", "50", "--contig-map", "c", "--skip-ref-mismatch", "--out", "o.npz",
+     "--format", "npz", "--layers=-1,-2", "--pooling", "bos", "--window-overlap", "8",
+     "--reverse-complement-average", "--max-tokens", "99", "--shard-size", "5", "--resume", "--keep-shards"],
 ])
 def test_every_earlier_flag_still_parses(argv):
     args = _parse(argv)
     flags = [a for a in argv[1:] if a.startswith("-") and len(a) > 1]
     assert flags and args.func is not None
     for flag in flags:  # each value given reached the namespace (switches: True)
-        dest = {"-k": "k", "--n-run": "n_run_threshold", "--n": "n"}.get(flag, flag.lstrip("-").replace("-", "_"))
+        flag = flag.split("=")[0]
+        dest = {"-k": "k", "--n-run": "n_run_threshold", "--format": "fmt"}.get(flag, flag.lstrip("-").replace("-", "_"))
         assert hasattr(args, dest), flag
 
 
@@ -124,3 +129,17 @@ def test_replace_invalid_is_a_recipe_key():
 
     assert Recipe.from_dict({"data": {"replace_invalid": True}}).data.replace_invalid is True
     assert Recipe().data.replace_invalid is False
+
+
+def test_embed_builds_its_job_and_options():
+    from bioLM.cli.embed import parse_layers
+    from bioLM.embedding.embed import EmbedOptions
+    from bioLM.embedding.job import EmbedJob
+
+    args = _parse(["embed", "--model", "m", "--regions", "g.gbk", "--feature-types", "CDS,rRNA", "--out", "o.npz",
+                   "--layers=-1,-2", "--max-tokens", "64", "--precision", "fp32"])
+    options = build_options(EmbedOptions, args, progress=True)
+    job = build_options(EmbedJob, args, layers=parse_layers(args.layers), options=options)
+    assert options == EmbedOptions(max_tokens=64, precision="fp32", progress=True)
+    assert (job.feature_types, job.layers, job.fmt, str(job.model), job.fasta) == (["CDS", "rRNA"], [-1, -2], None,
+                                                                                   "m", None)
