@@ -6,8 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bioLM.cli.options import add_options, build_options
-from bioLM.hardware import add_runtime_arguments
+from bioLM.cli.options import add_options, add_runtime_arguments, build_options
 
 OPTIONS = "bioLM.scoring.finetune:FinetuneConfig"
 LORA = ["lora", "lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules"]

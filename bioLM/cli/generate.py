@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bioLM.cli.options import add_options, build_options
-from bioLM.hardware import add_runtime_arguments
+from bioLM.cli.options import add_options, add_runtime_arguments, build_options
 
 OPTIONS = "bioLM.scoring.generate:GenerateOptions"
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -157,15 +158,32 @@ def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, targe
     return names
 
 
+def module_constant(target: str) -> Any:
+    """The literal value of the module-level constant ``"package.module:NAME"``, read from source (no import)."""
+    module, _, name = target.partition(":")
+    path = _PACKAGE_ROOT.joinpath(*module.split(".")).with_suffix(".py")
+    for node in ast.parse(path.read_text(), filename=str(path)).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return ast.literal_eval(node.value)
+    raise LookupError(f"{path} defines no constant {name}")
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """The shared ``--device`` and ``--precision`` options of every command that runs a model (choices:
+    ``bioLM.hardware.PRECISIONS``, read without importing torch)."""
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--precision", default="auto", choices=module_constant("bioLM.hardware:PRECISIONS"),
+                        help="auto: bf16 autocast where the hardware runs bf16 natively (CUDA, CPUs with AMX or "
+                             "AVX512-BF16), else fp32; bf16 or fp32 to force one (default auto)")
+
+
 def build_options(target: str | type, args: argparse.Namespace, **values: Any) -> Any:
     """The dataclass ``target`` from the namespace attributes named like its fields, plus ``values`` (which
     win). ``target`` is the class or its ``"module:Class"`` name (imported here, at run time)."""
     if isinstance(target, str):
-        import importlib
-
         module, _, name = target.partition(":")
         target = getattr(importlib.import_module(module), name)
-    from dataclasses import fields
-
     given = {f.name: getattr(args, f.name) for f in fields(target) if f.init and hasattr(args, f.name)}
     return target(**{**given, **values})

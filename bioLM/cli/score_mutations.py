@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bioLM.cli.options import add_options, build_options
+from bioLM.cli.options import add_options, add_runtime_arguments, build_options
 from bioLM.errors import ConfigError
-from bioLM.hardware import add_runtime_arguments
 
 OPTIONS = "bioLM.scoring.mutations:MutationScoringConfig"
 

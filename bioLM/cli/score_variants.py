@@ -7,8 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bioLM.cli.options import add_options, build_options
-from bioLM.hardware import add_runtime_arguments
+from bioLM.cli.options import add_options, add_runtime_arguments, build_options
 
 OPTIONS = "bioLM.scoring.variants:VariantScoringConfig"
 

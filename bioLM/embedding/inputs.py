@@ -20,19 +20,8 @@ from pathlib import Path
 
 from bioLM.errors import ContigNotFoundError, InputFormatError
 from bioLM.io import Genome, read_bed, read_fastx, read_gff3
+from bioLM.io import vcf as vcf_rules
 from bioLM.io.features import flat_features
-from bioLM.io.vcf import (
-    check_vcf_file,
-    count_header_lines,
-    open_variant_file,
-    read_contig_map,
-    record_location,
-    ref_problem,
-    reference_contig,
-    skip_reason,
-    window_interval,
-    window_pair,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -114,11 +103,11 @@ def region_records(reference: str | Path, regions: str | Path,
 
 def _alleles(vcf_path: str | Path, genome, contig_map: dict[str, str]) -> Iterator[tuple[str, object, str, str]]:
     """(location "line N" / "record N", record, reference contig, ALT) for every alternative allele."""
-    header = count_header_lines(vcf_path)
-    with open_variant_file(vcf_path) as vcf:
+    header = vcf_rules.count_header_lines(vcf_path)
+    with vcf_rules.open_variant_file(vcf_path) as vcf:
         for index, record in enumerate(vcf):
-            where = record_location(header, index)
-            contig = reference_contig(record.chrom, contig_map, genome)
+            where = vcf_rules.record_location(header, index)
+            contig = vcf_rules.reference_contig(record.chrom, contig_map, genome)
             if contig is None:
                 raise _missing_contig(genome, record.chrom, vcf_path, f"the variant at {where}")
             for alt in record.alts or ():
@@ -129,10 +118,10 @@ def check_vcf_reference(genome, vcf_path: str | Path, contig_map: dict[str, str]
     """Raise :class:`InputFormatError` listing the first variants whose REF disagrees with ``genome``."""
     mismatches, total = [], 0
     for line, record, contig, alt in _alleles(vcf_path, genome, contig_map or {}):
-        if skip_reason(alt) is not None:
+        if vcf_rules.skip_reason(alt) is not None:
             continue
         total += 1
-        problem = ref_problem(genome, contig, record.pos - 1, record.ref, record.chrom)
+        problem = vcf_rules.ref_problem(genome, contig, record.pos - 1, record.ref, record.chrom)
         if problem is not None:
             mismatches.append(f"{line} {problem}")
     if mismatches:
@@ -154,22 +143,22 @@ def variant_records(reference: str | Path, vcf: str | Path, window: int, skip_re
     counted in ``stats.symbolic``). ``contig_map``: a file of ``vcf_name reference_name`` pairs.
     Ids: the VCF ID, else ``contig:pos:REF>ALT``.
     """
-    vcf = check_vcf_file(vcf)
-    renames = read_contig_map(contig_map) if contig_map else {}
+    vcf = vcf_rules.check_vcf_file(vcf)
+    renames = vcf_rules.read_contig_map(contig_map) if contig_map else {}
     genome = Genome(reference)
     stats = stats if stats is not None else VariantStats()
     if not skip_ref_mismatch:
         check_vcf_reference(genome, vcf, renames)
     for _, record, contig, alt in _alleles(vcf, genome, renames):
-        if skip_reason(alt) is not None:
+        if vcf_rules.skip_reason(alt) is not None:
             stats.symbolic += 1
             continue
-        if ref_problem(genome, contig, record.pos - 1, record.ref, record.chrom) is not None:
+        if vcf_rules.ref_problem(genome, contig, record.pos - 1, record.ref, record.chrom) is not None:
             stats.ref_mismatch += 1
             continue
         start = record.pos - 1
-        ws, we = window_interval(start, len(record.ref), window, genome.lengths[contig])
-        pair = window_pair(genome.fetch(contig, ws, we), ws, start, record.ref, alt)
+        ws, we = vcf_rules.window_interval(start, len(record.ref), window, genome.lengths[contig])
+        pair = vcf_rules.window_pair(genome.fetch(contig, ws, we), ws, start, record.ref, alt)
         ref_seq, alt_seq, window_start, offset = pair.ref, pair.alt, ws, start - ws
         name = f"{record.chrom}:{record.pos}:{record.ref}>{alt}"
         identifier = record.id if record.id and len(record.alts) == 1 else name

@@ -143,3 +143,23 @@ def test_embed_builds_its_job_and_options():
     assert options == EmbedOptions(max_tokens=64, precision="fp32", progress=True)
     assert (job.feature_types, job.layers, job.fmt, str(job.model), job.fasta) == (["CDS", "rRNA"], [-1, -2], None,
                                                                                    "m", None)
+
+
+def test_building_the_parser_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from bioLM.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == "[]"
+
+
+def test_runtime_choices_are_the_hardware_precisions():
+    from bioLM.cli.options import module_constant
+    from bioLM.hardware import PRECISIONS
+
+    assert module_constant("bioLM.hardware:PRECISIONS") == PRECISIONS
+    assert _parse(["generate", "--model", "m", "--precision", "bf16"]).precision == "bf16"
