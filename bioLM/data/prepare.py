@@ -48,7 +48,6 @@ from bioLM.tokenization.special import EOS_ID
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass
 class PrepareConfig:
     """How a corpus is cut and split."""

@@ -13,14 +13,16 @@ from bioLM.tokenization import KINDS, build_tokenizer, load_tokenizer
 
 
 def resolve_tokenizer(source: str | Path, *, alphabet: str = "dna", k: int = 6, stride: int | None = None,
-                      vocab_size: int = 4096, inputs: Sequence[str | Path] = (), cache_dir: Path | None = None):
+                      vocab_size: int = 4096, inputs: Sequence[str | Path] = (), cache_dir: Path | None = None,
+                      option: str = "--tokenizer"):
     """A ``PreTrainedTokenizerFast``: loaded from ``source`` when it is a directory, else built as kind ``source``
     (``char``, ``kmer``, ``bpe``; a ``bpe`` is trained on the FASTA files of ``inputs``). With ``cache_dir`` a
-    built tokenizer is saved there with the request, and reused while the request is the same."""
+    built tokenizer is saved there with the request, and reused while the request is the same. ``option`` names
+    the setting in the error message for an unknown kind (``--tokenizer``, ``data.tokenizer``)."""
     if Path(source).is_dir():
         return load_tokenizer(source)
     if source not in KINDS:
-        raise ConfigError(f"tokenizer={str(source)!r} is neither a tokenizer kind ({', '.join(KINDS)}) nor "
+        raise ConfigError(f"{option}={str(source)!r} is neither a tokenizer kind ({', '.join(KINDS)}) nor "
                           "an existing tokenizer directory")
     request = {"kind": source, "alphabet": alphabet, "k": k, "stride": stride, "vocab_size": vocab_size}
     stamp = cache_dir / "biolm_request.json" if cache_dir is not None else None

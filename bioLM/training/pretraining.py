@@ -72,7 +72,8 @@ def resolve_tokenizer(recipe: Recipe, out_dir: Path):
     ``<out_dir>/tokenizer`` so re-runs keep the same identity."""
     data = recipe.data
     return build_or_load_tokenizer(data.tokenizer, alphabet=data.alphabet, k=data.k, stride=data.stride,
-                                   vocab_size=data.vocab_size, inputs=data.inputs, cache_dir=out_dir / "tokenizer")
+                                   vocab_size=data.vocab_size, inputs=data.inputs, cache_dir=out_dir / "tokenizer",
+                                   option="data.tokenizer")
 
 
 def check_checkpoint(path: Path) -> None:
