@@ -102,7 +102,7 @@ def padding_fraction(lengths: list[int], batches: list[list[int]]) -> float:
 
 def compare(name: str, sequences: list[str], model, tokenizer, args) -> dict:
     from bioLM.embedding import embed
-    from bioLM.embedding.batching import token_budget_batches
+    from bioLM.model.batching import token_budget_batches
 
     lengths = [len(s) + 1 for s in sequences]  # char tokenizer: one token per residue, plus <bos>
     tokens = sum(lengths)

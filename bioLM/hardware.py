@@ -93,12 +93,3 @@ def autocast(device: str | torch.device, precision: str = "auto"):
     device = torch.device(device)
     dtype = autocast_dtype(precision, device)
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=dtype is not None)
-
-
-def add_runtime_arguments(parser) -> None:
-    """Add the shared ``--device`` and ``--precision`` options to an argparse (sub)parser."""
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default auto)")
-    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
-                        help="auto: bf16 autocast where the hardware runs bf16 natively (CUDA, CPUs with AMX or "
-                             "AVX512-BF16), else fp32; bf16 or fp32 to force one (default auto)")

@@ -1,7 +1,5 @@
-"""Metrics with 95% bootstrap confidence intervals and the spread over seeds.
-
-Classification metrics take the true labels ``y`` (N,) and class probabilities ``(N, C)``; Spearman takes
-targets and scores (N,). :func:`summarize` bootstraps the *seed-averaged* metric: every replicate resamples
+"""Metrics (:mod:`bioLM.metrics`, re-exported here) with 95% bootstrap confidence intervals and the spread over
+seeds. :func:`summarize` bootstraps the *seed-averaged* metric: every replicate resamples
 the test items once (same indices for every seed, since seeds change the model, not the test set) and
 averages the metric over seeds, so the interval covers test-set sampling and the spread shows seed noise.
 """
@@ -13,73 +11,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import rankdata, spearmanr
+from scipy.stats import bootstrap
 
 from bioLM.errors import ConfigError
-
-MetricFn = Callable[[np.ndarray, np.ndarray], float]
-
-
-def _binary_auroc(positive: np.ndarray, scores: np.ndarray) -> float:
-    """Mann-Whitney AUROC (ties count half), same value as sklearn's roc_auc_score."""
-    n1 = int(positive.sum())
-    n0 = len(positive) - n1
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    ranks = rankdata(scores)
-    return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
-def auroc(y: np.ndarray, proba: np.ndarray) -> float:
-    """Area under the ROC curve: binary on ``proba[:, 1]``, else one-vs-rest macro over the classes present
-    (scores renormalized over them, as sklearn does); NaN with one class."""
-    present = np.unique(y)
-    if len(present) < 2:
-        return float("nan")
-    if proba.shape[1] == 2:
-        return _binary_auroc(y == 1, proba[:, 1])
-    scores = proba[:, present] / np.clip(proba[:, present].sum(1, keepdims=True), 1e-12, None)
-    if len(present) == 2:
-        return _binary_auroc(y == present[1], scores[:, 1])
-    return float(np.mean([_binary_auroc(y == c, scores[:, i]) for i, c in enumerate(present)]))
-
-
-def _confusion(y: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
-    return np.bincount(y.astype(np.int64) * k + predicted, minlength=k * k).reshape(k, k)
-
-
-def mcc(y: np.ndarray, proba: np.ndarray) -> float:
-    """Matthews correlation coefficient of the arg-max predictions (multi-class: Gorodkin's R_K, as sklearn;
-    0 when undefined)."""
-    k = max(proba.shape[1], int(y.max(initial=0)) + 1)
-    c = _confusion(y, proba.argmax(1), k).astype(np.float64)
-    t, p, s = c.sum(1), c.sum(0), c.sum()
-    numerator = np.trace(c) * s - t @ p
-    denominator = np.sqrt((s * s - p @ p) * (s * s - t @ t))
-    return float(numerator / denominator) if denominator > 0 else 0.0
-
-
-def accuracy(y: np.ndarray, proba: np.ndarray) -> float:
-    """Fraction of arg-max predictions equal to ``y``."""
-    return float(np.mean(proba.argmax(1) == y))
-
-
-def macro_accuracy(y: np.ndarray, proba: np.ndarray) -> float:
-    """Mean recall over the classes present (balanced accuracy), the 'macro accuracy' of SCL2205 papers."""
-    predicted = proba.argmax(1)
-    return float(np.mean([np.mean(predicted[y == c] == c) for c in np.unique(y)]))
-
-
-def spearman(y: np.ndarray, scores: np.ndarray) -> float:
-    """Spearman's rho of ``scores`` against ``y`` (NaN when either is constant)."""
-    if len(y) < 2 or np.all(y == y[0]) or np.all(scores == scores[0]):
-        return float("nan")
-    return float(spearmanr(y, scores).statistic)
-
-
-CLASSIFICATION: dict[str, MetricFn] = {"auroc": auroc, "mcc": mcc, "accuracy": accuracy,
-                                       "macro_accuracy": macro_accuracy}
-SCORES: dict[str, MetricFn] = {"spearman": spearman}
+from bioLM.metrics import (  # noqa: F401 (re-exported: the benchmark's metric names)
+    CLASSIFICATION,
+    SCORES,
+    MetricFn,
+    accuracy,
+    auroc,
+    macro_accuracy,
+    mcc,
+    spearman,
+)
 
 
 @dataclass
@@ -104,7 +48,9 @@ def _clean(x: float) -> float | None:
 def _percentile_ci(statistic: Callable[[np.ndarray], float], n: int, n_boot: int, seed: int,
                    level: float) -> tuple[float, float]:
     """Percentile CI of ``statistic(idx)`` over ``n_boot`` resamples ``idx`` of ``n`` items (undefined replicates,
-    e.g. one class drawn, are dropped)."""
+    e.g. one class drawn, are dropped). Not ``scipy.stats.bootstrap``: it has no way to drop undefined replicates
+    (one NaN makes the whole interval NaN), and a paired difference needs the same indices for both sides, which
+    a statistic of the indices gives directly."""
     if n_boot < 1:
         raise ConfigError(f"n_boot={n_boot} must be >= 1")
     rng = np.random.default_rng(seed)
@@ -164,8 +110,10 @@ def ratio_ci(numerators: np.ndarray, denominators: np.ndarray, n_boot: int = 100
     value = float(numerators.sum() / total) if total else float("nan")
     if len(numerators) < 2:
         return value, value, value
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(numerators), (n_boot, len(numerators)))
-    den = denominators[idx].sum(1)
-    ratios = numerators[idx].sum(1)[den > 0] / den[den > 0]
-    return value, float(np.quantile(ratios, 0.025)), float(np.quantile(ratios, 0.975))
+    result = bootstrap((numerators, denominators), _ratio_of_sums, n_resamples=n_boot, paired=True,
+                       vectorized=True, method="percentile", rng=np.random.default_rng(seed))
+    return value, float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def _ratio_of_sums(numerators: np.ndarray, denominators: np.ndarray, axis: int = -1) -> np.ndarray:
+    return numerators.sum(axis) / denominators.sum(axis)

@@ -17,8 +17,8 @@ import numpy as np
 
 from bioLM.alphabet import detect_alphabet, normalize
 from bioLM.errors import ConfigError, InputFormatError
+from bioLM.io.seqfile import sequence_file_stem
 from bioLM.scoring.tasks import (
-    FASTA_SUFFIXES,
     SPLITS,
     Task,
     TaskSplit,
@@ -35,8 +35,8 @@ def _class_entries(split_dir: Path) -> list[tuple[str, Path]]:
     for entry in sorted(split_dir.iterdir()):
         if entry.is_dir():
             entries.append((entry.name, entry))
-        elif entry.name.endswith(FASTA_SUFFIXES):
-            entries.append((entry.name[:-len(next(s for s in FASTA_SUFFIXES if entry.name.endswith(s)))], entry))
+        elif (stem := sequence_file_stem(entry.name)) is not None:
+            entries.append((stem, entry))
     if len(entries) < 2:
         raise InputFormatError("expected one folder (of .txt sequences) or one FASTA file per class, found "
                                f"{len(entries)} class(es)", path=split_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bioLM.hardware import add_runtime_arguments
+from bioLM.cli.options import add_runtime_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bioLM.hardware import add_runtime_arguments
+from bioLM.cli.options import add_runtime_arguments
 
 COLUMNS = ("bits_per_base", "model_bits_per_base", "gzip-9", "bzip2-9", "xz-9e", "2bit")
 

@@ -1,4 +1,7 @@
-"""``biolm prepare INPUT... --tokenizer KIND|DIR --out DIR``: FASTA/FASTQ to token shards + manifest."""
+"""``biolm prepare INPUT... --tokenizer KIND|DIR --out DIR``: FASTA/FASTQ to token shards + manifest.
+
+Tokenizer flags come from the recipe's ``DataConfig`` fields, the rest from ``PrepareConfig`` (one source each:
+:mod:`bioLM.cli.options`)."""
 
 from __future__ import annotations
 
@@ -6,24 +9,20 @@ import argparse
 import json
 from pathlib import Path
 
+from bioLM.cli.options import add_options, build_options
+
+TOKENIZER_OPTIONS = "bioLM.training.recipe:DataConfig"
+PREPARE_OPTIONS = "bioLM.data.prepare:PrepareConfig"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("prepare", help="tokenize FASTA/FASTQ files into training shards")
     parser.add_argument("inputs", nargs="+", type=Path, help="FASTA/FASTQ files or directories of them")
     parser.add_argument("--out", type=Path, required=True, help="dataset directory to write")
-    parser.add_argument("--tokenizer", default="char",
-                        help="tokenizer directory, or kind: char, kmer, bpe (default: char)")
-    parser.add_argument("--alphabet", default="dna", choices=["dna", "rna", "protein"])
-    parser.add_argument("-k", type=int, default=6, help="k-mer length (kind kmer)")
-    parser.add_argument("--vocab-size", type=int, default=4096, help="BPE vocabulary size (kind bpe)")
-    parser.add_argument("--val-fraction", type=float, default=0.1, help="fraction of bases held out")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the train/validation split")
-    parser.add_argument("--split-by", default="auto", choices=["auto", "record", "region"],
-                        help="hold out whole records, or the tail of every record (default auto: records "
-                             "when there are two or more)")
-    parser.add_argument("--window-bases", type=int, default=1_000_000, help="tokenize long records in windows")
-    parser.add_argument("--n-run", type=int, default=100, help="N runs at least this long split sequences")
-    parser.add_argument("--soft-mask", action="store_true", help="keep the soft-mask as a parallel array")
+    add_options(parser.add_argument_group("tokenizer"), TOKENIZER_OPTIONS,
+                only=["tokenizer", "alphabet", "k", "stride", "vocab_size"], flags={"k": ["-k", "--k"]})
+    add_options(parser.add_argument_group("corpus"), PREPARE_OPTIONS, exclude=["alphabet"],
+                flags={"n_run_threshold": ["--n-run-threshold", "--n-run"]})
     parser.add_argument("--verify", action="store_true",
                         help="hash every shard of an existing dataset (default: only those whose mtime changed); "
                              "one that fails is rebuilt")
@@ -31,18 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bioLM.data.prepare import PrepareConfig, expand_inputs, prepare_corpus
-    from bioLM.tokenization import build_tokenizer, load_tokenizer
+    from bioLM.data.prepare import prepare_corpus
+    from bioLM.data.tokenizer import resolve_tokenizer
 
-    if Path(args.tokenizer).is_dir():
-        tokenizer = load_tokenizer(args.tokenizer)
-    else:
-        files = [str(p) for p in expand_inputs(args.inputs)] if args.tokenizer == "bpe" else None
-        tokenizer = build_tokenizer(args.tokenizer, alphabet=args.alphabet, k=args.k,
-                                    vocab_size=args.vocab_size, files=files)
-    config = PrepareConfig(val_fraction=args.val_fraction, seed=args.seed, split_by=args.split_by,
-                           window_bases=args.window_bases,
-                           n_run_threshold=args.n_run, soft_mask=args.soft_mask, alphabet=args.alphabet)
+    tokenizer = resolve_tokenizer(args.tokenizer, alphabet=args.alphabet, k=args.k, stride=args.stride,
+                                  vocab_size=args.vocab_size, inputs=args.inputs)
+    config = build_options(PREPARE_OPTIONS, args)
     manifest = prepare_corpus(args.inputs, tokenizer, args.out, config, verify=args.verify)
     summary = {split: {"tokens": info.tokens, "bases": info.bases, "records": info.records}
                for split, info in manifest.splits.items()}

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bioLM.cli.options import add_options, add_runtime_arguments, build_options
 from bioLM.errors import ConfigError
-from bioLM.hardware import add_runtime_arguments
+
+OPTIONS = "bioLM.scoring.mutations:MutationScoringConfig"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,14 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mutations", type=Path, required=True, help="CSV with a mutation column")
     parser.add_argument("--out", type=Path, default=None,
                         help="output CSV (default: MUTATIONS with .scored.csv)")
-    parser.add_argument("--mutation-column", default="mutant", help="column of mutations (default: mutant)")
-    parser.add_argument("--score-column", default="biolm_score", help="appended column (default: biolm_score)")
-    parser.add_argument("--fitness-column", default=None, help="measured fitness column: print Spearman's rho")
-    parser.add_argument("--max-tokens", type=int, default=16384, help="token budget per batch")
-    parser.add_argument("--scoring", default="auto",
-                        choices=["auto", "log-likelihood-ratio", "masked-marginal", "wildtype-marginal"],
-                        help="auto: log-likelihood-ratio for a causal LM, masked-marginal for a masked LM; "
-                             "wildtype-marginal (masked LM): one unmasked pass over the wild type")
+    add_options(parser, OPTIONS, exclude=["precision", "device", "progress", "max_listed"])
     add_runtime_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -42,10 +37,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or args.mutations.with_name(args.mutations.stem + ".scored.csv")
     if out.resolve() == args.mutations.resolve():
         raise ConfigError(f"--out {out} would overwrite the input; choose another path")
-    result = score_mutations(args.model, wild_type, args.mutations, out, mutation_column=args.mutation_column,
-                             score_column=args.score_column, fitness_column=args.fitness_column,
-                             max_tokens=args.max_tokens, precision=args.precision, device=args.device,
-                             scoring=args.scoring)
+    result = score_mutations(args.model, wild_type, args.mutations, out, build_options(OPTIONS, args))
     print(f"scored {result.rows} rows ({result.scoring}); wrote {result.out}")
     if args.fitness_column:
         rho = "n/a (fewer than 3 rows with a value)" if result.spearman is None else f"{result.spearman:.4f}"

@@ -17,10 +17,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from bioLM.data.shards import Split, open_split, window_starts
+from bioLM.data.shards import Split, open_split, window_start_counts
 from bioLM.errors import InputFormatError
-
-PAD_ID = 0
+from bioLM.tokenization.special import PAD_ID
 
 
 class TrainWindows(Dataset):
@@ -32,7 +31,7 @@ class TrainWindows(Dataset):
         self.split, self.window = split, seq_len + 1
         self.b, self.seed, self.rank, self.world = micro_batch_size, seed, rank, world_size
         self.rc_table = rc_table
-        self.counts, self.cumulative = window_starts([len(t) for t in split.tokens], self.window)
+        self.counts, self.cumulative = window_start_counts([len(t) for t in split.tokens], self.window)
         if self.cumulative[-1] == 0:
             raise InputFormatError(f"no training shard holds a window of {self.window} tokens; lower "
                                    "model.context_length or give a larger corpus")

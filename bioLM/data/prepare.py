@@ -28,6 +28,7 @@ import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -44,12 +45,10 @@ from bioLM.data.manifest import (
     load_manifest,
 )
 from bioLM.errors import BioLMError, ConfigError, InputFormatError
-from bioLM.io.seqfile import FLAT_SUFFIXES
+from bioLM.io.seqfile import SEQUENCE_SUFFIXES, sequence_file_stem
+from bioLM.tokenization.special import EOS_ID
 
 logger = logging.getLogger(__name__)
-
-FASTX_SUFFIXES = (".fa", ".fasta", ".fna", ".ffn", ".faa", ".frn", ".fq", ".fastq", ".seq", *FLAT_SUFFIXES)
-EOS_ID = 3
 
 
 @dataclass
@@ -60,7 +59,7 @@ class PrepareConfig:
     """Fraction of bases held out for validation."""
     seed: int = 0
     """Seed of the train/validation choice."""
-    split_by: str = "auto"
+    split_by: Literal["auto", "record", "region"] = "auto"
     """``record`` (whole records held out), ``region`` (the last ``val_fraction`` of every record) or
     ``auto`` (record when whole records make up ``val_fraction`` within ``val_tolerance``, else region)."""
     val_tolerance: float = 0.2
@@ -86,10 +85,10 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and _is_fastx_name(p.name))
+            found = sorted(p for p in path.rglob("*") if p.is_file() and sequence_file_stem(p.name) is not None)
             if not found:
                 raise InputFormatError("directory holds no FASTA/FASTQ files "
-                                       f"(looked for {', '.join(FASTX_SUFFIXES)} and .gz)", path=path)
+                                       f"(looked for {', '.join(SEQUENCE_SUFFIXES)} and .gz)", path=path)
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -105,13 +104,6 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
             raise InputFormatError(f"cannot read the file ({error.strerror}); check its permissions",
                                    path=path) from None
     return files
-
-
-def _is_fastx_name(name: str) -> bool:
-    name = name.lower()
-    for suffix in (".gz", ".bgz", ".bgzf"):
-        name = name.removesuffix(suffix)
-    return name.endswith(FASTX_SUFFIXES)
 
 
 def tokenizer_sha256(tokenizer) -> str:

@@ -121,7 +121,7 @@ def _verify_shard(path: Path, sha256: str, array: np.ndarray, vocab_size: int | 
                                "again", path=path)
 
 
-def window_starts(lengths: list[int], window: int) -> tuple[np.ndarray, np.ndarray]:
+def window_start_counts(lengths: list[int], window: int) -> tuple[np.ndarray, np.ndarray]:
     """For shards of ``lengths`` tokens, the number of valid window starts per shard (a window of ``window``
     tokens fits inside the shard) and their cumulative offsets. Returns (counts, cumulative) with
     ``cumulative[i]`` = starts before shard i."""

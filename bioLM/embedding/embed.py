@@ -29,13 +29,13 @@ import torch
 from tqdm.auto import tqdm
 
 from bioLM.alphabet import reverse_complement
-from bioLM.embedding.batching import DEFAULT_MAX_PADDING, collate, token_budget_batches
 from bioLM.embedding.pooling import VECTOR_POOLINGS, check_pooling, pool, pool_tokens
 from bioLM.embedding.windows import WindowAggregator, WindowMean, window_starts
 from bioLM.errors import ConfigError, InputFormatError, ModelDirectoryError
 from bioLM.hardware import autocast
+from bioLM.model.batching import DEFAULT_MAX_PADDING, collate, token_budget_batches
 from bioLM.model.loading import hidden_states_model, model_context, model_kind, special_tokens
-from bioLM.tokenization import tokens_to_bases
+from bioLM.tokenization import encode_sequence, encode_with_offsets, is_biolm_tokenizer, tokens_to_bases
 
 LayerSpec = Sequence[int] | str
 
@@ -95,8 +95,6 @@ def resolve_layers(layers: LayerSpec, n_states: int) -> list[tuple[int, int]]:
 
 
 def _is_bioLM_tokenizer(tokenizer) -> bool:
-    from bioLM.tokenization import is_biolm_tokenizer
-
     return is_biolm_tokenizer(tokenizer)
 
 
@@ -106,8 +104,6 @@ def _tokenize(tokenizer, sequences: Sequence[str], offsets: bool) -> tuple[list[
     bioLM tokenizers use their numpy fast path (:mod:`bioLM.tokenization`); other HF tokenizers their own call.
     """
     if _is_bioLM_tokenizer(tokenizer):
-        from bioLM.tokenization import encode_sequence, encode_with_offsets
-
         if offsets:
             pairs = [encode_with_offsets(tokenizer, s) for s in sequences]
             return [p[0].astype(np.int64) for p in pairs], [p[1] for p in pairs]

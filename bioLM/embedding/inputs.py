@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bioLM.errors import ContigNotFoundError, InputFormatError
+from bioLM.io import Genome, read_bed, read_fastx, read_gff3
+from bioLM.io import vcf as vcf_rules
+from bioLM.io.features import flat_features
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +47,12 @@ class VariantStats:
 
 def fastx_records(path: str | Path, alphabet: str | None = None) -> Iterator[InputRecord]:
     """Records of a FASTA/FASTQ file (plain, gzip or bgzip); metadata: ``description``."""
-    from bioLM.io import read_fastx
-
     for record in read_fastx(path, alphabet=alphabet):
         yield InputRecord(record.id, {"": record.sequence}, {"description": record.description})
 
 
 def read_regions(path: str | Path, feature_types: list[str] | None = None) -> list:
     """Regions of a BED file, or of a GFF3 file (``.gff``/``.gff3``, optionally ``.gz``)."""
-    from bioLM.io import read_bed, read_gff3
-
     suffixes = [s.lower() for s in Path(path).suffixes if s.lower() != ".gz"]
     if suffixes and suffixes[-1] in (".gff", ".gff3"):
         return read_gff3(path, feature_types=feature_types)
@@ -64,8 +63,6 @@ def feature_records(path: str | Path, feature_types: list[str] | None = None) ->
     """Features of a GenBank/EMBL file on its own sequence (compound locations joined, strand-aware;
     :func:`bioLM.io.features.flat_features`). Ids: the locus_tag / gene / protein_id, else
     ``contig:start+1-end(strand)``. Metadata: :meth:`bioLM.io.features.Feature.columns` (qualifiers included)."""
-    from bioLM.io.features import flat_features
-
     for feature, sequence in flat_features(path, feature_types):
         label = f"{feature.contig}:{feature.start + 1}-{feature.end}({feature.strand})"
         yield InputRecord(feature.name or label, {"": sequence}, feature.columns())
@@ -86,8 +83,6 @@ def region_records(reference: str | Path, regions: str | Path,
     end (0-based half-open), strand, name, score. A contig missing from the reference raises
     :class:`ContigNotFoundError` naming the regions file and the region.
     """
-    from bioLM.io import Genome
-
     genome = Genome(reference)
     for number, region in enumerate(read_regions(regions, feature_types), 1):
         label = f"{region.contig}:{region.start + 1}-{region.end}({region.strand})"
@@ -108,13 +103,11 @@ def region_records(reference: str | Path, regions: str | Path,
 
 def _alleles(vcf_path: str | Path, genome, contig_map: dict[str, str]) -> Iterator[tuple[str, object, str, str]]:
     """(location "line N" / "record N", record, reference contig, ALT) for every alternative allele."""
-    from bioLM.io.vcf import count_header_lines, open_variant_file, record_location, reference_contig
-
-    header = count_header_lines(vcf_path)
-    with open_variant_file(vcf_path) as vcf:
+    header = vcf_rules.count_header_lines(vcf_path)
+    with vcf_rules.open_variant_file(vcf_path) as vcf:
         for index, record in enumerate(vcf):
-            where = record_location(header, index)
-            contig = reference_contig(record.chrom, contig_map, genome)
+            where = vcf_rules.record_location(header, index)
+            contig = vcf_rules.reference_contig(record.chrom, contig_map, genome)
             if contig is None:
                 raise _missing_contig(genome, record.chrom, vcf_path, f"the variant at {where}")
             for alt in record.alts or ():
@@ -123,14 +116,12 @@ def _alleles(vcf_path: str | Path, genome, contig_map: dict[str, str]) -> Iterat
 
 def check_vcf_reference(genome, vcf_path: str | Path, contig_map: dict[str, str] | None = None) -> None:
     """Raise :class:`InputFormatError` listing the first variants whose REF disagrees with ``genome``."""
-    from bioLM.io.vcf import ref_problem, skip_reason
-
     mismatches, total = [], 0
     for line, record, contig, alt in _alleles(vcf_path, genome, contig_map or {}):
-        if skip_reason(alt) is not None:
+        if vcf_rules.skip_reason(alt) is not None:
             continue
         total += 1
-        problem = ref_problem(genome, contig, record.pos - 1, record.ref, record.chrom)
+        problem = vcf_rules.ref_problem(genome, contig, record.pos - 1, record.ref, record.chrom)
         if problem is not None:
             mismatches.append(f"{line} {problem}")
     if mismatches:
@@ -152,32 +143,22 @@ def variant_records(reference: str | Path, vcf: str | Path, window: int, skip_re
     counted in ``stats.symbolic``). ``contig_map``: a file of ``vcf_name reference_name`` pairs.
     Ids: the VCF ID, else ``contig:pos:REF>ALT``.
     """
-    from bioLM.io import Genome
-    from bioLM.io.vcf import (
-        check_vcf_file,
-        read_contig_map,
-        ref_problem,
-        skip_reason,
-        window_interval,
-        window_pair,
-    )
-
-    vcf = check_vcf_file(vcf)
-    renames = read_contig_map(contig_map) if contig_map else {}
+    vcf = vcf_rules.check_vcf_file(vcf)
+    renames = vcf_rules.read_contig_map(contig_map) if contig_map else {}
     genome = Genome(reference)
     stats = stats if stats is not None else VariantStats()
     if not skip_ref_mismatch:
         check_vcf_reference(genome, vcf, renames)
     for _, record, contig, alt in _alleles(vcf, genome, renames):
-        if skip_reason(alt) is not None:
+        if vcf_rules.skip_reason(alt) is not None:
             stats.symbolic += 1
             continue
-        if ref_problem(genome, contig, record.pos - 1, record.ref, record.chrom) is not None:
+        if vcf_rules.ref_problem(genome, contig, record.pos - 1, record.ref, record.chrom) is not None:
             stats.ref_mismatch += 1
             continue
         start = record.pos - 1
-        ws, we = window_interval(start, len(record.ref), window, genome.lengths[contig])
-        pair = window_pair(genome.fetch(contig, ws, we), ws, start, record.ref, alt)
+        ws, we = vcf_rules.window_interval(start, len(record.ref), window, genome.lengths[contig])
+        pair = vcf_rules.window_pair(genome.fetch(contig, ws, we), ws, start, record.ref, alt)
         ref_seq, alt_seq, window_start, offset = pair.ref, pair.alt, ws, start - ws
         name = f"{record.chrom}:{record.pos}:{record.ref}>{alt}"
         identifier = record.id if record.id and len(record.alts) == 1 else name

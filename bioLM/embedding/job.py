@@ -7,14 +7,23 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Literal
 
 from tqdm.auto import tqdm
 
-from bioLM.embedding.embed import EmbedOptions, LayerSpec, embed
-from bioLM.embedding.inputs import InputRecord, VariantStats, fastx_records, region_records, variant_records
+from bioLM.embedding.embed import EmbedOptions, LayerSpec, embed, is_causal_model
+from bioLM.embedding.inputs import (
+    InputRecord,
+    VariantStats,
+    fastx_records,
+    feature_records,
+    region_records,
+    variant_records,
+)
 from bioLM.embedding.writers import EmbeddingTable, ShardedWriter, content_fingerprint, output_format
 from bioLM.errors import ConfigError
-from bioLM.model.loading import load, model_context
+from bioLM.io.features import is_flat_file
+from bioLM.model.loading import load, model_context, special_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +48,7 @@ class EmbedJob:
     """Layer indices (negative allowed) or 'all'."""
     pooling: str = "mean"
     """mean, max, last, first (bos), per-token or per-base (the last two: .npz only)."""
-    fmt: str | None = None
+    fmt: Literal["npy", "npz", "parquet", "h5ad"] | None = None
     """npy, npz, parquet or h5ad (default: from the extension of ``out``)."""
     resume: bool = False
     """Keep the finished shards of an interrupted run with the same settings."""
@@ -54,7 +63,7 @@ class EmbedJob:
     device: str = "auto"
     """auto | cpu | cuda | cuda:N (the precision is ``options.precision``)."""
     feature_types: list[str] | None = None
-    """GFF3 feature types to keep (default: all)."""
+    """GFF3 / GenBank / EMBL feature types to keep, e.g. CDS gene rRNA (default: all; GenBank/EMBL: all but source)."""
     keep_shards: bool = False
     """Leave the shard directory in place after merging."""
     options: EmbedOptions = field(default_factory=EmbedOptions)
@@ -77,11 +86,8 @@ def _records(job: EmbedJob, context: int, stats: VariantStats) -> Iterator[Input
         raise ConfigError(f"give exactly one input: a FASTA, --regions or --vcf (got {given or 'none'})")
     if job.fasta is not None:
         return fastx_records(job.fasta)
-    from bioLM.io.features import is_flat_file  # GenBank/EMBL: features on the file's own sequence
 
     if job.regions is not None and is_flat_file(job.regions):
-        from bioLM.embedding.inputs import feature_records
-
         return feature_records(job.regions, job.feature_types)
     if job.reference is None:
         raise ConfigError(f"--{given[0]} needs --reference ref.fa (an indexed FASTA of the same assembly)")
@@ -130,9 +136,6 @@ def _settings(job: EmbedJob) -> dict:
 
 def _sequence_tokens(model, tokenizer, options: EmbedOptions) -> int:
     """Tokens of a sequence that fit one forward pass (the context minus the model's special tokens)."""
-    from bioLM.embedding.embed import is_causal_model
-    from bioLM.model.loading import special_tokens
-
     context = model_context(model, tokenizer)
     if context is None:
         raise ConfigError("cannot tell the model's context length from its config; give --variant-window")

@@ -41,6 +41,8 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from bioLM import __version__
+from bioLM.data.manifest import file_sha256
 from bioLM.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -257,8 +259,6 @@ def _write_h5ad(path: Path, table: EmbeddingTable, provenance: dict | None) -> N
 def content_fingerprint(path: str | Path) -> list:
     """``[resolved path, size, sha256]`` of a file; of a directory (a model), the same over all its files
     (relative names and contents), so that replacing the weights in place changes it."""
-    from bioLM.data.manifest import file_sha256
-
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file())
@@ -338,8 +338,6 @@ class ShardedWriter:
 
     def provenance(self) -> dict:
         """The run's settings plus the bioLM version and the model fingerprint (for ``uns`` of an .h5ad)."""
-        from bioLM import __version__
-
         model_path, _, fingerprint = self.settings.get("model") or (None, None, None)
         return {**self.settings, "model": model_path, "bioLM_version": __version__, "model_fingerprint": fingerprint}
 

@@ -6,6 +6,7 @@ columns 4-5 are 1-based inclusive and are converted on reading (``start = gff_st
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +36,6 @@ class Region:
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """(1-based line number, stripped line) of a text file (gzip allowed), skipping blanks."""
-    import gzip
-
     try:
         with open(path, "rb") as probe:
             gzipped = probe.read(2) == b"\x1f\x8b"

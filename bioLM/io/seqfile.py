@@ -28,6 +28,23 @@ FLAT_FORMATS = {"genbank": "genbank", "embl": "embl", "uniprot": "swiss"}
 FLAT_SUFFIXES = (".gb", ".gbk", ".gbff", ".genbank", ".embl", ".dat")
 """File names taken as flat files when scanning a directory (the format itself is always read from content)."""
 
+SEQUENCE_SUFFIXES = (".fa", ".fasta", ".fna", ".ffn", ".faa", ".frn", ".fq", ".fastq", ".seq", *FLAT_SUFFIXES)
+"""The one list of sequence file names (FASTA, FASTQ, flat files), each also with a compression suffix."""
+COMPRESSION_SUFFIXES = (".gz", ".bgz", ".bgzf")
+
+
+def sequence_file_stem(name: str) -> str | None:
+    """``name`` without its sequence suffix (and compression suffix), compared case-insensitively:
+    ``"a.fa.gz"`` -> ``"a"``; None when ``name`` is not a sequence file name (:data:`SEQUENCE_SUFFIXES`)."""
+    lower = name.lower()
+    for suffix in COMPRESSION_SUFFIXES:
+        if lower.endswith(suffix):
+            lower = lower[:-len(suffix)]
+            break
+    suffix = next((s for s in SEQUENCE_SUFFIXES if lower.endswith(s)), None)
+    return None if suffix is None else name[:len(lower) - len(suffix)]
+
+
 READABLE = ("a FASTA header ('>'), FASTQ header ('@'), GenBank ('LOCUS'), EMBL ('ID   ... BP.') or UniProt/Swiss-Prot "
             "('ID   ... AA.'), plain or gzip")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
@@ -31,8 +32,6 @@ def write_fasta(path_or_handle: str | Path | TextIO, records: Iterable[Record], 
         return _write(path_or_handle, records, width)  # type: ignore[arg-type]
     path = Path(path_or_handle)
     if path.suffix == ".gz":
-        import gzip
-
         with gzip.open(path, "wt") as handle:
             return _write(handle, records, width)
     with open(path, "w") as handle:

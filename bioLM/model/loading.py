@@ -34,9 +34,19 @@ from pathlib import Path
 from typing import Literal
 
 import torch
+from transformers import (
+    CONFIG_MAPPING,
+    MODEL_FOR_CAUSAL_LM_MAPPING,
+    MODEL_FOR_MASKED_LM_MAPPING,
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+)
 
 from bioLM.errors import ConfigError, ModelDirectoryError
 from bioLM.hardware import autocast, autocast_dtype, resolve_device
+from bioLM.tokenization import load_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -150,8 +160,6 @@ def _check_weights(path: Path) -> None:
 
 
 def _check_no_remote_code(path: Path, config: dict) -> None:
-    from transformers import CONFIG_MAPPING
-
     model_type = config.get("model_type")
     if model_type in CONFIG_MAPPING:
         return
@@ -168,8 +176,6 @@ def _check_no_remote_code(path: Path, config: dict) -> None:
 
 def model_kind(config) -> ModelKind:
     """``"causal"`` or ``"masked"`` for a model config (see the module docstring); raises ModelDirectoryError."""
-    from transformers import MODEL_FOR_CAUSAL_LM_MAPPING, MODEL_FOR_MASKED_LM_MAPPING
-
     for name in getattr(config, "architectures", None) or []:
         if name.endswith("ForMaskedLM"):
             return "masked"
@@ -187,8 +193,6 @@ def load_weights(directory: ModelDirectory, auto=None, **config_overrides) -> to
     """The model of a checked :class:`ModelDirectory`, fp32, through ``auto`` (default: the causal or masked LM
     class of its kind; ``finetune`` passes ``AutoModelForSequenceClassification`` and the head's settings as
     ``config_overrides``). Safe: no remote code, pickles read with ``weights_only=True``."""
-    from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
-
     path = directory.path
     if auto is None:
         auto = AutoModelForCausalLM if directory.kind == "causal" else AutoModelForMaskedLM
@@ -211,10 +215,6 @@ def load_weights(directory: ModelDirectory, auto=None, **config_overrides) -> to
 
 def _load_tokenizer(path: Path):
     """The directory's tokenizer; a bioLM one (``tokenizer.json`` + ``biolm.json``) with its bioLM identity."""
-    from transformers import AutoTokenizer
-
-    from bioLM.tokenization import load_tokenizer
-
     try:
         if (path / "tokenizer.json").is_file():
             return load_tokenizer(path)
@@ -252,8 +252,6 @@ class ModelDirectory:
 
 def open_directory(path: str | Path) -> ModelDirectory:
     """Every check of :func:`load` except reading the weights (see the module docstring)."""
-    from transformers import AutoConfig
-
     import bioLM.model  # noqa: F401  (registers bioLM's classes with the Auto classes)
 
     path = Path(path).expanduser()

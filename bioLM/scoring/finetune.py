@@ -27,12 +27,19 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping
+from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
+from transformers import AutoModelForSequenceClassification
 
 from bioLM.errors import ConfigError
 from bioLM.hardware import PRECISIONS, resolve_device, resolve_precision
+from bioLM.metrics import classification_metrics, regression_metrics
+from bioLM.model.batching import collate
+from bioLM.model.llama import classifier_from_llama
 from bioLM.model.loading import load_weights, model_context, open_directory
+from bioLM.scoring.finetune_export import write_outputs
 from bioLM.scoring.likelihood import encode
+from bioLM.scoring.lora import add_lora, trainable_parameters
 from bioLM.scoring.tasks import Task, TaskSplit, load_task
 
 logger = logging.getLogger(__name__)
@@ -104,33 +111,6 @@ class FinetuneResult:
     """Logits (N, C) of the best model on each evaluated split (validation, test), in the split's order."""
 
 
-def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    """AUROC (binary, or one-vs-rest macro over the classes present), MCC and accuracy. probabilities (N, C)."""
-    from sklearn.metrics import accuracy_score, matthews_corrcoef, roc_auc_score
-
-    predicted = probabilities.argmax(1)
-    metrics = {"accuracy": float(accuracy_score(labels, predicted)),
-               "mcc": float(matthews_corrcoef(labels, predicted))}
-    present = np.unique(labels)
-    if len(present) < 2:
-        metrics["auroc"] = float("nan")
-    elif probabilities.shape[1] == 2:
-        metrics["auroc"] = float(roc_auc_score(labels, probabilities[:, 1]))
-    else:
-        scores = probabilities[:, present] / probabilities[:, present].sum(1, keepdims=True)
-        metrics["auroc"] = float(roc_auc_score(labels, scores if len(present) > 2 else scores[:, 1],
-                                               multi_class="ovr", labels=present if len(present) > 2 else None))
-    return metrics
-
-
-def regression_metrics(targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
-    """Spearman's rho and R² of ``predictions`` against ``targets`` (both shape (N,))."""
-    from scipy.stats import spearmanr
-    from sklearn.metrics import r2_score
-
-    return {"spearman": float(spearmanr(targets, predictions).statistic), "r2": float(r2_score(targets, predictions))}
-
-
 class _Encoded(torch.utils.data.Dataset):
     """Token ids ``prefix seq suffix`` (truncated to ``context``) and labels of one split; causal models get
     ``<bos> seq <eos>``, masked models their tokenizer's own special tokens (ESM: ``<cls> seq <eos>``)."""
@@ -160,17 +140,11 @@ class _Encoded(torch.utils.data.Dataset):
 
 
 def _collate(pad_id: int, regression: bool):
-    def collate(items):
-        longest = max(len(ids) for ids, _ in items)
-        input_ids = torch.full((len(items), longest), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(items), longest), dtype=torch.long)
-        for row, (ids, _) in enumerate(items):
-            input_ids[row, :len(ids)] = torch.from_numpy(ids)
-            mask[row, :len(ids)] = 1
-        dtype = torch.float32 if regression else torch.long
-        labels = torch.tensor([label for _, label in items], dtype=dtype)
-        return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
-    return collate
+    def collate_items(items):
+        batch = collate([ids for ids, _ in items], list(range(len(items))), pad_id)
+        labels = torch.tensor([label for _, label in items], dtype=torch.float32 if regression else torch.long)
+        return {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask, "labels": labels}
+    return collate_items
 
 
 class SequenceTaskModule(L.LightningModule):
@@ -245,8 +219,6 @@ def split_metrics(kind: str, logits: np.ndarray, labels: np.ndarray) -> dict[str
 
 def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
     """The pretrained backbone with a new head sized for ``task``, and its tokenizer."""
-    from transformers import AutoModelForSequenceClassification
-
     directory = open_directory(model_dir)  # the loader's checks, without reading the LM weights twice
     tokenizer = directory.tokenizer
     native = directory.config.model_type == "biolm"  # bioLM's classifier pools either way
@@ -258,8 +230,6 @@ def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
         problem_type="regression" if task.kind == "regression" else "single_label_classification",
         pad_token_id=tokenizer.pad_token_id, **extra)
     if config.pooling not in (None, "last") and not native:
-        from bioLM.model.llama import classifier_from_llama
-
         if config.lora:
             raise ConfigError(f"pooling={config.pooling!r} with lora: adapters are made for the standard "
                               "classifier of the base model, which pools the last token; drop the pooling option")
@@ -304,8 +274,6 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     L.seed_everything(config.seed, verbose=False)
     model, tokenizer, special = load_for_task(model_dir, task, config)
     if config.lora:
-        from bioLM.scoring.lora import add_lora, trainable_parameters
-
         model = add_lora(model, config.lora_rank, config.lora_alpha, config.lora_dropout,
                          config.lora_target_modules)
         logger.info("LoRA: %d of %d parameters train", *trainable_parameters(model))
@@ -320,7 +288,6 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     val = DataLoader(data["validation"], batch_size=config.batch_size, collate_fn=collate)
     model.train()  # from_pretrained returns eval mode; dropout should be on while training
     module = SequenceTaskModule(model, task.kind, config)
-    from lightning.pytorch.loggers import CSVLogger
 
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=accelerator, devices=devices,
@@ -349,8 +316,6 @@ def finite_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, 
 
 def _export(model, tokenizer, result: FinetuneResult, task: Task, config: FinetuneConfig,
             history: list[dict[str, float]], model_dir: str | Path) -> None:
-    from bioLM.scoring.finetune_export import write_outputs
-
     summary = {"task": task.name, "kind": task.kind, "labels": task.label_names, "metrics": result.metrics,
                "epochs": result.epochs, "best_epoch": result.best_epoch, "config": asdict(config),
                "sizes": {s: len(v) for s, v in task.splits.items()}}

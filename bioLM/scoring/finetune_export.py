@@ -14,15 +14,16 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from bioLM.model.card import finetuned_card
+from bioLM.tokenization import save_portable_tokenizer, write_side_file
+
 logger = logging.getLogger(__name__)
 
 
 def write_outputs(model, tokenizer, out_dir: Path, summary: dict[str, Any], history: list[dict[str, float]],
                   base_model: str | Path, alphabet: str | None) -> None:
     """Write everything a fine-tuning run leaves behind into ``out_dir`` (see the module docstring)."""
-    from bioLM.model.card import finetuned_card
     from bioLM.scoring.lora import is_peft_model
-    from bioLM.tokenization import save_portable_tokenizer, write_side_file
 
     out_dir.mkdir(parents=True, exist_ok=True)
     adapter = is_peft_model(model)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from bioLM.errors import ConfigError
+from bioLM.io import Record, write_fasta
 from bioLM.model.loading import load, model_context
 from bioLM.scoring.likelihood import LikelihoodOptions, check_causal_tokenizer, encode, log_likelihoods
 
@@ -141,8 +142,6 @@ def generate_sequences(model, tokenizer, options: GenerateOptions | None = None)
 def write_generated(path: str | Path, sequences: list[GeneratedSequence], options: GenerateOptions,
                     model_dir: str | Path | None = None) -> int:
     """Write FASTA: ids numbered, the settings and each sequence's mean log-likelihood in the description."""
-    from bioLM.io import Record, write_fasta
-
     model_word = f" model={model_dir}" if model_dir else ""
     records = [Record(s.id, f"mean_ll={s.mean_log_likelihood:.4f} length={len(s.sequence)} "
                       f"eos={'yes' if s.stopped_at_eos else 'no'} {options.describe()}{model_word}", s.sequence)

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from bioLM.embedding.batching import token_budget_batches
 from bioLM.errors import AlphabetError, ConfigError
 from bioLM.hardware import PRECISIONS, autocast
+from bioLM.model.batching import collate, token_budget_batches
 from bioLM.model.loading import model_context
 from bioLM.model.modeling import IGNORE_INDEX, token_log_probs
+from bioLM.tokenization import tokenizer_spec
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,6 @@ def check_causal_tokenizer(tokenizer) -> None:
     """Raise ConfigError for overlapping k-mer tokenizers: each base sits in several tokens, so a sum of token
     log-probabilities is not a sequence likelihood (and such models are not trained causally)."""
     try:
-        from bioLM.tokenization import tokenizer_spec
-
         spec = tokenizer_spec(tokenizer)
     except (ImportError, ConfigError):  # not a bioLM tokenizer: a plain HF one is read as non-overlapping
         return
@@ -96,13 +95,8 @@ def encode(tokenizer, sequences: Sequence[str], names: Sequence[str] | None = No
 def _score_batch(model, rows: list[np.ndarray], pad_id: int, device: torch.device, precision: str
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Sum of target log-probs per row (inputs already carry their prefix); returns (sums, n_predicted)."""
-    longest = max(len(r) for r in rows)
-    input_ids = torch.full((len(rows), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), longest), dtype=torch.long)
-    for i, row in enumerate(rows):
-        input_ids[i, :len(row)] = torch.from_numpy(row)
-        mask[i, :len(row)] = 1
-    input_ids, mask = input_ids.to(device), mask.to(device)
+    batch = collate(rows, list(range(len(rows))), pad_id)
+    input_ids, mask = batch.input_ids.to(device), batch.attention_mask.to(device)
     with autocast(device, precision):
         logits = model(input_ids=input_ids, attention_mask=mask).logits  # (B, T, V)
     valid = mask[:, 1:].bool()
@@ -157,12 +151,3 @@ def log_likelihoods(model, tokenizer, sequences: Sequence[str], options: Likelih
     ids = encode(tokenizer, sequences, names)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     return score_ids(model, ids, bos_id=tokenizer.bos_token_id, pad_id=pad, options=options)
-
-
-def unique_log_likelihoods(model, tokenizer, sequences: Sequence[str],
-                           options: LikelihoodOptions | None = None) -> np.ndarray:
-    """Like :func:`log_likelihoods` (sums only), scoring each distinct sequence once."""
-    distinct = list(dict.fromkeys(sequences))
-    sums, _ = log_likelihoods(model, tokenizer, distinct, options)
-    lookup = dict(zip(distinct, sums))
-    return np.asarray([lookup[s] for s in sequences], dtype=np.float64)

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from bioLM.embedding.batching import collate, token_budget_batches
 from bioLM.errors import ConfigError
+from bioLM.model.batching import collate, token_budget_batches
 from bioLM.model.loading import LoadedModel
 from bioLM.model.modeling import IGNORE_INDEX, token_log_probs
 

@@ -21,9 +21,14 @@ import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
+
+from bioLM import metrics
 from bioLM.alphabet import PROTEIN, normalize
 from bioLM.errors import ConfigError, InputFormatError
+from bioLM.io import read_fastx
 from bioLM.model.loading import LoadedModel, load
 from bioLM.scoring.likelihood import LikelihoodOptions, encode, log_likelihoods
 from bioLM.scoring.masked import CAUSAL_RULE, marginal_scores, resolve_rule
@@ -89,8 +94,6 @@ def apply_mutations(wild_type: str, mutations: tuple[Mutation, ...]) -> str:
 
 def read_wild_type(fasta: str | Path) -> str:
     """The sequence of the first record of a (protein) FASTA file."""
-    from bioLM.io import read_fastx
-
     for record in read_fastx(fasta, alphabet="protein"):
         return record.sequence
     raise InputFormatError("no sequence found; give a FASTA with the wild-type sequence", path=fasta)
@@ -104,7 +107,7 @@ class MutationScoringConfig:
     """CSV column with the mutations (A23V or A23V:G45D)."""
     score_column: str = "biolm_score"
     """Name of the appended score column (nats); a second column ``<score_column>_rule`` names the rule."""
-    scoring: str = "auto"
+    scoring: Literal["auto", "log-likelihood-ratio", "masked-marginal", "wildtype-marginal"] = "auto"
     """Scoring rule: ``auto`` (causal: log-likelihood-ratio; masked: masked-marginal), or ``wildtype-marginal``
     for a masked LM (one forward pass instead of one per mutated position)."""
     fitness_column: str | None = None
@@ -170,9 +173,8 @@ def _parse_rows(rows: list[dict[str, str]], wild_type: str, path: Path, config: 
 
 
 def spearman(scores: list[float], fitness: list[str]) -> tuple[float | None, int]:
-    """Spearman's rho between ``scores`` and the numeric ``fitness`` values (empty/NaN rows skipped)."""
-    from scipy.stats import spearmanr
-
+    """Spearman's rho (:func:`bioLM.metrics.spearman`) between ``scores`` and the numeric ``fitness`` values
+    (empty/NaN rows skipped); None with fewer than 3 rows."""
     pairs = []
     for score, value in zip(scores, fitness):
         try:
@@ -183,8 +185,7 @@ def spearman(scores: list[float], fitness: list[str]) -> tuple[float | None, int
             pairs.append((score, number))
     if len(pairs) < 3:
         return None, len(pairs)
-    rho = spearmanr([p[0] for p in pairs], [p[1] for p in pairs]).statistic
-    return float(rho), len(pairs)
+    return metrics.spearman(np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])), len(pairs)
 
 
 def _write_csv(out: Path, columns: list[str], rows: list[dict[str, str]], scores: list[float],

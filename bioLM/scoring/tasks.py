@@ -25,14 +25,12 @@ import numpy as np
 from bioLM.alphabet import detect_alphabet, normalize
 from bioLM.errors import ConfigError, InputFormatError
 from bioLM.io import read_fastx
-from bioLM.io.seqfile import FLAT_SUFFIXES
+from bioLM.io.seqfile import sequence_file_stem
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")
 TaskFormat = Literal["gue", "fasta", "scl"]
-FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".faa", ".fa.gz", ".fasta.gz",
-                  *FLAT_SUFFIXES, *(s + ".gz" for s in FLAT_SUFFIXES))  # GenBank/EMBL/UniProt: bioLM.io.seqfile
 
 
 @dataclass
@@ -72,7 +70,7 @@ def detect_format(path: Path) -> TaskFormat:
         return "gue"
     if "splits.json" in names and any(n.endswith(".csv") for n in names):
         return "scl"
-    if sum(n.endswith(FASTA_SUFFIXES) for n in names) >= 2:
+    if sum(sequence_file_stem(n) is not None for n in names) >= 2:
         return "fasta"
     raise ConfigError(f"cannot tell the task format of {path} (found {sorted(names)[:8]}); expected "
                       "train.csv+dev.csv+test.csv (GUE), >= 2 FASTA files (one per class), or a CSV + "
@@ -167,8 +165,8 @@ def read_fasta_classes(path: str | Path, seed: int = 0, fractions: tuple[float, 
                        ) -> Task:
     """A folder with one FASTA per class (class = file name without extension), split stratified by ``seed``."""
     path = Path(path)
-    files = sorted(p for p in path.iterdir() if p.name.endswith(FASTA_SUFFIXES))
-    names = [p.name[:-len(next(s for s in FASTA_SUFFIXES if p.name.endswith(s)))] for p in files]
+    files = sorted(p for p in path.iterdir() if sequence_file_stem(p.name) is not None)
+    names = [sequence_file_stem(p.name) for p in files]
     sequences, labels = [], []
     for label, file in enumerate(files):
         records = class_fasta_sequences(file)

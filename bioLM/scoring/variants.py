@@ -42,6 +42,7 @@ import pysam
 
 from bioLM.alphabet import reverse_complement
 from bioLM.errors import ConfigError, InputFormatError
+from bioLM.io import Genome
 from bioLM.io.vcf import (
     WindowPair,
     check_vcf_file,
@@ -57,6 +58,7 @@ from bioLM.io.vcf import (
     window_pair,
 )
 from bioLM.model.loading import LoadedModel, load
+from bioLM.scoring.consequence import annotate_alleles, annotator_for, codon_table, header_line
 from bioLM.scoring.likelihood import LikelihoodOptions, check_causal_tokenizer, encode, score_ids
 from bioLM.scoring.masked import CAUSAL_RULE, masked_log_probs, pseudo_log_likelihoods, resolve_rule
 
@@ -84,7 +86,7 @@ class VariantScoringConfig:
     """Also write a flat table, one row per ALT allele."""
     max_tokens: int = 16384
     """Token budget per forward batch."""
-    scoring: str = "auto"
+    scoring: Literal["auto", "log-likelihood-ratio", "masked-llr", "pseudo-log-likelihood"] = "auto"
     """auto (causal: log-likelihood-ratio; masked: masked-llr), or pseudo-log-likelihood for a masked LM."""
     precision: str = "auto"
     """auto | bf16 | fp32 (see :mod:`bioLM.hardware`)."""
@@ -110,7 +112,6 @@ class VariantScoringConfig:
         if self.window is not None and self.window < 1:
             raise ConfigError(f"window={self.window} must be at least 1 base")
         if self.annotation is not None:
-            from bioLM.scoring.consequence import codon_table
             codon_table(self.genetic_code)  # an unknown --genetic-code fails before any work
 
 
@@ -213,7 +214,6 @@ def _output_header(header: str, config: VariantScoringConfig, model_dir: Path) -
     ours.append(f'##FILTER=<ID={FILTER_REF_MISMATCH},Description="REF disagrees with the reference; '
                 'not scored by bioLM">')
     if config.annotation is not None:
-        from bioLM.scoring.consequence import header_line
         ours.append(header_line(config.annotation, config.genetic_code))
     ours.append(f"##biolm_score_variants=<model={model_dir},window={config.window},strands={config.strands},"
                 f"scoring={config.rule}>")
@@ -440,8 +440,6 @@ def score_variants(model_dir: str | Path, reference: str | Path, vcf: str | Path
     :class:`~bioLM.errors.InputFormatError` / :class:`~bioLM.errors.ContigNotFoundError` before any scoring
     when the VCF does not fit the reference.
     """
-    from bioLM.io import Genome
-
     known = {f.name for f in fields(VariantScoringConfig)}
     unknown = sorted(set(options) - known)
     if unknown:
@@ -482,7 +480,6 @@ def _score_all(vcf: Path, plan: _Plan, genome, loaded: LoadedModel, config: Vari
                writer: _Writer, summary: VariantScoringSummary) -> None:
     from tqdm.auto import tqdm
 
-    from bioLM.scoring.consequence import annotate_alleles, annotator_for
     annotator = annotator_for(config.annotation, genome, config.genetic_code)  # None without --annotation
     verbosity = pysam.set_verbosity(0)  # htslib warned about undeclared contigs in the first pass already
     try:

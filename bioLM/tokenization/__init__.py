@@ -8,23 +8,19 @@ DNA reads U as T, and characters outside the vocabulary become ``<unk>`` (the re
 """
 
 from bioLM.tokenization.api import (
-    KINDS,
-    SPEC_FILE,
-    TokenizerSpec,
     bases_per_token,
     build_tokenizer,
-    is_biolm_tokenizer,
     load_tokenizer,
     padded_vocab_size,
     portable_tokenizer_config,
     save_portable_tokenizer,
-    tokenizer_spec,
     write_side_file,
 )
 from bioLM.tokenization.encode import encode_sequence
 from bioLM.tokenization.hf import BioLMOverlappingKmerTokenizer
 from bioLM.tokenization.offsets import encode_with_offsets, token_offsets, tokens_to_bases
 from bioLM.tokenization.revcomp import complement_table, reverse_complement, reverse_complement_ids
+from bioLM.tokenization.spec import KINDS, SPEC_FILE, TokenizerSpec, is_biolm_tokenizer, tokenizer_spec
 from bioLM.tokenization.special import (
     BOS_ID,
     EOS_ID,

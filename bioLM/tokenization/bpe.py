@@ -19,7 +19,8 @@ from pathlib import Path
 
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from bioLM.errors import ConfigError
+from bioLM.errors import AlphabetError, ConfigError, InputFormatError
+from bioLM.io import read_fastx
 from bioLM.tokenization.special import SPECIAL_TOKENS, UNK, letters_of, normalizer, post_processor
 
 logger = logging.getLogger(__name__)
@@ -86,8 +87,6 @@ def _training_sequences(sequences: Iterable[str] | None, files: Iterable[str | P
 
 def _detected_alphabet(path: Path) -> str | None:
     """The alphabet :func:`bioLM.io.read_fastx` detects from the first non-empty record (None: no sequences)."""
-    from bioLM.io import read_fastx
-
     reader = read_fastx(path)
     for _ in reader:
         if reader.alphabet is not None:
@@ -99,23 +98,10 @@ def read_sequences(path: str | Path, alphabet: str = "dna") -> Iterator[str]:
     """Sequences of the records of a FASTA/FASTQ file (plain or gzip), through :func:`bioLM.io.read_fastx`."""
     path = Path(path)
     if not path.exists():
-        from bioLM.errors import InputFormatError
-
         raise InputFormatError("file not found; check the path of the training FASTA", path=path)
-    try:
-        from bioLM.io import read_fastx
-    except ImportError:  # TODO: drop once bioLM.io is merged; pysam reads the same formats
-        import pysam
-
-        with pysam.FastxFile(str(path)) as handle:
-            for entry in handle:
-                yield entry.sequence
-        return
     expected = "dna" if alphabet == "rna" else alphabet
     detected = _detected_alphabet(path)
     if detected is not None and ("protein" in (detected, expected)) and detected != expected:
-        from bioLM.errors import AlphabetError
-
         raise AlphabetError(f"the first record reads as {detected}, but the tokenizer's alphabet is {alphabet}; "
                             f"pass --alphabet {detected if detected == 'protein' else 'dna'} (alphabet=...) or "
                             "give a file of the right kind", path=path, record=None, line=None)

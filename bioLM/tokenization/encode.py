@@ -14,8 +14,8 @@ import numpy as np
 from tokenizers import Tokenizer
 from transformers import PreTrainedTokenizerFast
 
-from bioLM.tokenization.api import TokenizerSpec, tokenizer_spec
 from bioLM.tokenization.kmer import base_codes, encode_nonoverlapping, encode_overlapping
+from bioLM.tokenization.spec import TokenizerSpec, tokenizer_spec
 from bioLM.tokenization.special import UNK_ID
 
 _BPE_BATCH = 256  # pieces per encode_batch call

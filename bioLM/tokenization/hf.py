@@ -16,6 +16,7 @@ from typing import Any
 from transformers import PretrainedConfig, PreTrainedTokenizerFast
 from transformers.tokenization_utils_base import BatchEncoding, TruncationStrategy
 
+from bioLM.tokenization.encode import _encode
 from bioLM.tokenization.special import BOS_ID, EOS_ID
 
 
@@ -39,8 +40,6 @@ class BioLMOverlappingKmerTokenizer(PreTrainedTokenizerFast):
             return super()._encode_plus(text, text_pair, **kwargs)
         if text_pair is not None:
             raise ValueError("BioLMOverlappingKmerTokenizer does not encode sequence pairs; encode each sequence")
-        from bioLM.tokenization.encode import _encode
-
         batched = isinstance(text, (list, tuple))
         rows: dict[str, list] = {"input_ids": [], "offset_mapping": [], "special_tokens_mask": []}
         max_length = kwargs.get("max_length")

@@ -18,7 +18,7 @@ from transformers import PreTrainedTokenizerFast
 
 from bioLM.alphabet import reverse_complement
 from bioLM.errors import ConfigError
-from bioLM.tokenization.api import tokenizer_spec
+from bioLM.tokenization.spec import tokenizer_spec
 from bioLM.tokenization.special import N_SPECIAL
 
 __all__ = ["reverse_complement", "reverse_complement_ids", "complement_table"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from tokenizers import normalizers, processors
 
 from bioLM.alphabet import DNA_CANONICAL, IUPAC_DNA, PROTEIN_EXTRA, PROTEIN_STANDARD
+from bioLM.errors import ConfigError
 
 PAD, UNK, BOS, EOS, MASK = "<pad>", "<unk>", "<bos>", "<eos>", "<mask>"
 SPECIAL_TOKENS: list[str] = [PAD, UNK, BOS, EOS, MASK]
@@ -31,8 +32,6 @@ HF_SPECIAL_KWARGS = {"pad_token": PAD, "unk_token": UNK, "bos_token": BOS, "eos_
 
 def letters_of(alphabet: str) -> str:
     """Single-residue letters of ``alphabet`` ('dna' or 'protein'); 'rna' is read as DNA."""
-    from bioLM.errors import ConfigError
-
     name = "dna" if alphabet == "rna" else alphabet
     if name not in LETTERS:
         raise ConfigError(f"alphabet={alphabet!r} is not supported by the tokenizers; use 'dna' or 'protein'")

@@ -11,15 +11,15 @@ whose message gives the command that resumes.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from pathlib import Path
 
 import lightning as L
 import torch
 
-from bioLM.data.prepare import PrepareConfig, expand_inputs, prepare_corpus, tokenizer_sha256
+from bioLM.data.prepare import PrepareConfig, prepare_corpus, tokenizer_sha256
 from bioLM.data.shards import verify_dataset
+from bioLM.data.tokenizer import resolve_tokenizer as build_or_load_tokenizer
 from bioLM.errors import ConfigError
 from bioLM.hardware import resolve_precision
 from bioLM.training.callbacks import (
@@ -40,28 +40,12 @@ logger = logging.getLogger(__name__)
 
 
 def resolve_tokenizer(recipe: Recipe, out_dir: Path):
-    """The recipe's tokenizer: a saved directory, or one built (BPE: trained on the inputs) and cached in
+    """The recipe's tokenizer (:func:`bioLM.data.tokenizer.resolve_tokenizer`), a built one cached in
     ``<out_dir>/tokenizer`` so re-runs keep the same identity."""
-    from bioLM.tokenization import build_tokenizer, load_tokenizer
-
     data = recipe.data
-    if Path(data.tokenizer).is_dir():
-        return load_tokenizer(data.tokenizer)
-    if data.tokenizer not in ("char", "kmer", "bpe"):
-        raise ConfigError(f"data.tokenizer={data.tokenizer!r} is neither a tokenizer kind (char, kmer, bpe) nor "
-                          "an existing tokenizer directory")
-    request = {"kind": data.tokenizer, "alphabet": data.alphabet, "k": data.k, "stride": data.stride,
-               "vocab_size": data.vocab_size}
-    cache = out_dir / "tokenizer"
-    stamp = cache / "biolm_request.json"
-    if stamp.is_file() and json.loads(stamp.read_text()) == request:
-        return load_tokenizer(cache)
-    files = [str(p) for p in expand_inputs(data.inputs)] if data.tokenizer == "bpe" else None
-    tokenizer = build_tokenizer(data.tokenizer, alphabet=data.alphabet, k=data.k, stride=data.stride,
-                                vocab_size=data.vocab_size, files=files)
-    tokenizer.save_pretrained(cache)
-    stamp.write_text(json.dumps(request))
-    return tokenizer
+    return build_or_load_tokenizer(data.tokenizer, alphabet=data.alphabet, k=data.k, stride=data.stride,
+                                   vocab_size=data.vocab_size, inputs=data.inputs, cache_dir=out_dir / "tokenizer",
+                                   option="data.tokenizer")
 
 
 def check_checkpoint(path: Path) -> None:
@@ -83,7 +67,8 @@ def prepare_dataset(recipe: Recipe, tokenizer, out_dir: Path):
     if data.inputs:
         config = PrepareConfig(val_fraction=data.val_fraction, seed=recipe.trainer.seed, split_by=data.split_by,
                                window_bases=data.window_bases, n_run_threshold=data.n_run_threshold,
-                               soft_mask=data.soft_mask, alphabet=data.alphabet)
+                               soft_mask=data.soft_mask, alphabet=data.alphabet,
+                               replace_invalid=data.replace_invalid)
         prepare_corpus(data.inputs, tokenizer, dataset_dir, config)  # verifies (or rebuilds) the shards
     elif not dataset_dir.is_dir():
         raise ConfigError(f"data.inputs is empty and the dataset {dataset_dir} does not exist; name FASTA files "

@@ -52,6 +52,8 @@ class DataConfig:
     """Runs of N at least this long split a sequence instead of being tokenized."""
     soft_mask: bool = False
     """Keep the soft-mask (lower-case bases) as a parallel array of the shards."""
+    replace_invalid: bool = False
+    """Replace letters outside the alphabet by N (DNA/RNA) or X (protein) instead of failing."""
     soft_mask_weight: float = 1.0
     """Loss weight of tokens on soft-masked (repeat) bases; 1.0 disables down-weighting."""
     rc_augment: bool = False

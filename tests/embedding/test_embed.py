@@ -8,10 +8,10 @@ import torch
 
 from bioLM.alphabet import reverse_complement
 from bioLM.embedding import embed
-from bioLM.embedding.batching import token_budget_batches
 from bioLM.embedding.pooling import pool
 from bioLM.embedding.windows import WindowAggregator, window_starts
 from bioLM.errors import ConfigError, InputFormatError
+from bioLM.model.batching import token_budget_batches
 from bioLM.synthetic import random_dna
 from bioLM.tokenization import tokens_to_bases
 

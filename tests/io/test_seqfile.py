@@ -133,3 +133,12 @@ def test_prepare_finds_flat_files_in_a_directory(tmp_path):
     (tmp_path / "b.fa").write_text(">b\nACGT\n")
     (tmp_path / "notes.txt").write_text("not a sequence\n")
     assert [p.name for p in expand_inputs([tmp_path])] == ["a.gbk.gz", "b.fa"]
+
+
+def test_sequence_file_stem_is_the_one_suffix_rule():
+    from bioLM.io.seqfile import sequence_file_stem
+
+    assert sequence_file_stem("class_A.fa.gz") == "class_A"
+    assert sequence_file_stem("Reads.FASTQ.bgz") == "Reads"
+    assert sequence_file_stem("genome.gbk") == "genome"
+    assert sequence_file_stem("train.csv") is None and sequence_file_stem("notes.gz") is None

@@ -8,7 +8,8 @@ import torch
 
 from bioLM.alphabet import gc_fraction
 from bioLM.errors import AlphabetError
-from bioLM.scoring.finetune import classification_metrics, finetune, regression_metrics
+from bioLM.metrics import classification_metrics, regression_metrics
+from bioLM.scoring.finetune import finetune
 from bioLM.scoring.tasks import Task, TaskSplit
 from bioLM.synthetic import random_dna
 

@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 
+from bioLM.metrics import classification_metrics
 from bioLM.scoring.finetune import (
     FinetuneConfig,
     FinetuneResult,
     _export,
-    classification_metrics,
     finite_metrics,
 )
 from bioLM.scoring.tasks import Task, TaskSplit

@@ -6,7 +6,7 @@ import torch
 
 from bioLM.errors import AlphabetError, ConfigError
 from bioLM.model.loading import load as load_model
-from bioLM.scoring.likelihood import LikelihoodOptions, log_likelihoods, unique_log_likelihoods
+from bioLM.scoring.likelihood import LikelihoodOptions, log_likelihoods
 
 
 def direct(model, tokenizer, sequence: str) -> float:
@@ -35,12 +35,6 @@ def test_bf16_close_to_fp32(random_dna_dir):
     full, _ = log_likelihoods(model, tokenizer, seqs)
     half, _ = log_likelihoods(model, tokenizer, seqs, LikelihoodOptions(precision="bf16"))
     np.testing.assert_allclose(half, full, rtol=0.05)
-
-
-def test_unique_scores_duplicates_once(random_dna_dir):
-    model, tokenizer = load_model(random_dna_dir, device="cpu")
-    sums = unique_log_likelihoods(model, tokenizer, ["ACGT", "TTTT", "ACGT"])
-    assert sums[0] == sums[2] and sums[0] != sums[1]
 
 
 def test_character_outside_alphabet_is_named(random_dna_dir):

@@ -1,4 +1,5 @@
-"""Batches built by token budget with length sorting (little padding), as in ESM's ``extract.py``.
+"""Model inputs: batches built by token budget with length sorting (little padding), as in ESM's ``extract.py``,
+and the one right-padding collate (embedding, scoring, fine-tuning).
 
 Items are sorted by length (longest first, so an out-of-memory error shows up on the first batch), then
 packed greedily while ``batch_size * longest_length <= max_tokens``. Each batch carries the indices of its
@@ -70,11 +71,3 @@ def collate(sequences: Sequence[np.ndarray], indices: list[int], pad_id: int) ->
         input_ids[row, :len(ids)] = ids
         attention_mask[row, :len(ids)] = 1
     return Batch(indices, input_ids, attention_mask)
-
-
-def iter_batches(sequences: Sequence[np.ndarray], max_tokens: int, pad_id: int,
-                 max_batch_size: int | None = None, sort: bool = True):
-    """Yield padded :class:`Batch` es of ``sequences`` (1-D token id arrays) by token budget."""
-    lengths = [len(s) for s in sequences]
-    for indices in token_budget_batches(lengths, max_tokens, max_batch_size, sort):
-        yield collate(sequences, indices, pad_id)
