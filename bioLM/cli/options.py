@@ -129,15 +129,18 @@ class _CommaList:
 def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, target: str, *,
                 only: Iterable[str] | None = None, exclude: Iterable[str] = (),
                 flags: Mapping[str, Sequence[str]] | None = None, required: Iterable[str] = (),
-                help: Mapping[str, str] | None = None) -> list[str]:  # noqa: A002 (argparse's word)
+                help: Mapping[str, str] | None = None,  # noqa: A002 (argparse's word)
+                dests: Mapping[str, str] | None = None) -> list[str]:
     """Add a flag per field of the dataclass ``target`` (``"module:Class"``); returns the field names added.
 
     ``only`` / ``exclude`` choose fields; ``flags`` gives a field other spellings (the first is the main one;
-    default ``--field-name``); ``required`` fields have no default; ``help`` replaces a docstring's help."""
+    default ``--field-name``); ``required`` fields have no default; ``help`` replaces a docstring's help;
+    ``dests`` renames a field's attribute in the namespace (two configs of one command sharing a field name)."""
+    dests = dict(dests or {})
     flags, help, required = dict(flags or {}), dict(help or {}), set(required)
     chosen = None if only is None else list(only)
     by_name = {spec.name: spec for spec in dataclass_fields(target)}
-    unknown = [name for name in [*(chosen or []), *exclude, *flags, *required, *help] if name not in by_name]
+    unknown = [name for name in [*(chosen or []), *exclude, *flags, *required, *help, *dests] if name not in by_name]
     if unknown:
         raise LookupError(f"{target} has no field(s) {', '.join(unknown)}")
     names = [n for n in (chosen if chosen is not None else by_name) if n not in set(exclude)]
@@ -154,7 +157,7 @@ def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, targe
             if not any(spec.default is empty for empty in (None, False, True)) and spec.default not in ([], ""):
                 text += " (default: %(default)s)"
         spelled = flags.get(name) or [f"--{name.replace('_', '-')}"]
-        parser.add_argument(*spelled, dest=name, help=text, **kwargs)
+        parser.add_argument(*spelled, dest=dests.get(name, name), help=text, **kwargs)
     return names
 
 

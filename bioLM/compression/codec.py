@@ -105,23 +105,13 @@ class CodecReport:
 
 
 def load_causal_lm(model_dir: str | Path):
-    """(model in fp32 eval mode, tokenizer) of a model directory. The one place the compressor loads a model;
-    a masked LM is refused (it gives no next-token probabilities)."""
-    from transformers import AutoConfig, AutoModelForCausalLM
+    """(model in fp32 eval mode on the CPU, tokenizer) of a model directory, through the one loader
+    (:func:`bioLM.model.loading.load`); a masked LM is refused (it gives no next-token probabilities)."""
+    from bioLM.model.loading import load
 
-    import bioLM.model  # noqa: F401  (registers the biolm model type)
-    from bioLM.tokenization import load_tokenizer
-
-    config = AutoConfig.from_pretrained(model_dir)
-    architectures = " ".join(getattr(config, "architectures", None) or [])
-    if "MaskedLM" in architectures or getattr(config, "is_encoder_decoder", False):
-        raise ConfigError(f"{model_dir}: {architectures or config.model_type} is not a causal language model; "
-                          "the compressor needs next-token probabilities (a GPT-style model)")
-    try:
-        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
-    except ValueError as error:
-        raise ConfigError(f"{model_dir}: not loadable as a causal language model ({error})") from None
-    return model, load_tokenizer(model_dir)
+    loaded = load(model_dir, device="cpu", precision="fp32")  # the decoder must reproduce every probability
+    loaded.require("causal", "compress")
+    return loaded.model, loaded.tokenizer
 
 
 class CodingModel:

@@ -215,6 +215,12 @@ CASES = [
          lambda f: ["score-variants", "--model", str(f["model"]), "--reference", str(f["ref.fa"]), "--vcf",
                     str(f["ok.vcf"]), "--window", "5000", "--out", str(f["out"] / "v.vcf")],
          ["ok.vcf", "no variant was scored"]),
+    # compress / decompress: an output that is a directory or whose folder is missing (nothing left behind)
+    Case("compress-out-is-directory",
+         lambda f: ["compress", "--model", str(f["model"]), str(f["ref.fa"]), str(f["out"])], ["out", "directory"]),
+    Case("compress-out-parent-missing",
+         lambda f: ["compress", "--model", str(f["model"]), str(f["ref.fa"]), str(f["out"] / "no" / "x.blm")],
+         ["no"]),
     Case("finetune-bad-precision",
          lambda f: ["finetune", "--model", str(f["model"]), "--task", str(f["gue_good"]), "--out",
                     str(f["out"] / "ft"), "--precision", "banana"], ["banana"]),
