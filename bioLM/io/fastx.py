@@ -132,7 +132,11 @@ def sniff(path: str | Path) -> FileFormat:
     stripped = text.lstrip()
     if not stripped:
         raise InputFormatError("file has no records (only blank lines); expected FASTA or FASTQ", path=path)
-    line = text.count(b"\n", 0, len(text) - len(stripped)) + 1
+    offset = len(text) - len(stripped)
+    line = text.count(b"\n", 0, offset) + 1
+    if offset and text[offset - 1:offset] != b"\n":  # "  >id": a header starts in the first column
+        raise InputFormatError("the first header is indented; a '>' or '@' header starts in the first column",
+                               path=path, line=line)
     first = stripped[:1]
     if first not in (b">", b"@"):
         shown = stripped.split(b"\n", 1)[0][:40].decode("utf-8", "replace")
@@ -325,7 +329,7 @@ class FastxReader:
         if "\r" in sequence:  # a CRLF blank line inside a record
             sequence = sequence.replace("\r", "")
         if not name and comment:  # "> 6400": space after the marker; the id is the first word (as Biopython)
-            name, _, comment = comment.strip().partition(" ")
+            name, comment = (comment.split(None, 1) + [""])[:2]
         if not name:
             raise self._error("record has an empty id (nothing after the header marker)", None)
         if _CONTROL_TEXT.search(name) or (comment and _CONTROL_TEXT.search(comment)):
