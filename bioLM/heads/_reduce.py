@@ -1,0 +1,207 @@
+"""Supervised dimension reduction for matrices: PLS / shrinkage LDA, a non-linear correction, chosen by CV.
+
+Candidates, each a map from standardized features to ``d`` components (fitted on a training fold):
+
+- ``pca``: the top ``d`` principal components (unsupervised; what PCA exploits: variance);
+- ``pls``: PLS on one-hot classes (each class column standardized) or y: covariance with the target;
+- ``lda@s``: linear discriminants with shrinkage ``s`` of the within-class covariance (plain LDA has no
+  shrinkage and over-fits when features outnumber samples); when ``d`` exceeds ``classes - 1`` the remaining
+  components are PLS components of the features after removing what the discriminants explain;
+- ``<linear>+rbf``: the best linear candidate's first ``d - d_nl`` components, plus ``d_nl`` PLS components
+  of a Nyström RBF map of the features the linear part misses: the RBF runs on the top features by
+  extremely-randomized-trees importance, each weighted by the square root of its importance, and is
+  deflated against the linear components so it only adds what they miss (interactions, XOR, shells).
+
+The candidate is chosen by stratified K-fold CV on the training data (standardized logistic regression on
+the components, macro-F1; ridge R² for regression). When features outnumber samples every candidate works
+in the span of the training samples (``(n, r)`` coordinates from the Gram matrix), which is exact for PCA,
+PLS and the LDA directions, and costs ``O(n^2 p)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.cross_decomposition import PLSRegression
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+from sklearn.kernel_approximation import Nystroem
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from bioLM.heads._stability import _held_out_score
+
+SHRINKAGES = (0.5, 0.9, 0.99)
+
+N_RBF_FEATURES = 50
+N_NYSTROEM = 200
+
+
+def span_basis(Xs: np.ndarray, tol: float = 1e-9) -> np.ndarray | None:
+    """``(p, r)`` orthonormal basis of the row space of ``Xs`` when ``p > n`` (else None: use ``Xs``)."""
+    n, p = Xs.shape
+    if p <= n:
+        return None
+    eigenvalues, U = np.linalg.eigh(Xs @ Xs.T)  # (n,), (n, n)
+    keep = eigenvalues > tol * max(eigenvalues.max(), 1e-300)
+    U, s = U[:, keep], np.sqrt(eigenvalues[keep])
+    return (Xs.T @ U) / s  # (p, r)
+
+
+def _targets(y: np.ndarray, classification: bool) -> np.ndarray:
+    if classification:  # (n, C) one-hot, each column standardized: every class weighs the same
+        Y = (y[:, None] == np.unique(y)[None, :]).astype(float)
+        return (Y - Y.mean(0)) / np.maximum(Y.std(0), 1e-12)
+    return ((y - y.mean()) / (y.std() or 1.0))[:, None]
+
+
+@dataclass
+class LinearMap:
+    """Components ``(X - mean) @ W``."""
+
+    mean: np.ndarray
+    W: np.ndarray  # (q, d)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.mean) @ self.W
+
+
+def _pls(X: np.ndarray, Y: np.ndarray, d: int) -> np.ndarray:
+    """PLS weights mapping centred X to its ``d`` x-scores, (q, d)."""
+    d = max(1, min(d, X.shape[1], len(X) - 1))
+    pls = PLSRegression(n_components=d, scale=False).fit(X, Y)
+    return pls.x_rotations_
+
+
+def _fill(X: np.ndarray, Z: np.ndarray, W: np.ndarray, Y: np.ndarray, d: int) -> np.ndarray:
+    """Append ``d - W.shape[1]`` PLS directions of X deflated by its components ``Z = X @ W``."""
+    missing = d - W.shape[1]
+    if missing <= 0:
+        return W[:, :d]
+    B = np.linalg.lstsq(Z, X, rcond=None)[0]  # (m, q): X ≈ Z B
+    residual = X - Z @ B
+    R = _pls(residual, Y, missing)
+    return np.hstack([W, (np.eye(X.shape[1]) - W @ B) @ R])  # residual @ R == X @ (I - W B) @ R
+
+
+def _lda(X: np.ndarray, y: np.ndarray, d: int, shrinkage: float | str) -> tuple[np.ndarray, np.ndarray]:
+    """(components (n, m), scalings (q, m)) of the first ``m = min(d, classes - 1)`` discriminants."""
+    lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage=shrinkage).fit(X, y)
+    W = lda.scalings_[:, :min(d, len(lda.classes_) - 1)]
+    return X @ W, W
+
+
+def fit_linear(name: str, X: np.ndarray, y: np.ndarray, d: int, classification: bool) -> LinearMap:
+    """One linear candidate (``pca``, ``pls``, ``lda@s``) fitted on ``X`` (n, q)."""
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    Y = _targets(y, classification)
+    if name == "pca":
+        W = np.linalg.svd(Xc, full_matrices=False)[2][:d].T
+    elif name == "pls":
+        W = _pls(Xc, Y, d)
+    else:
+        W = _fill(Xc, *_lda(Xc, y, d, float(name.split("@")[1])), Y, d)
+    return LinearMap(mean, W)
+
+
+@dataclass
+class Correction:
+    """Non-linear components on importance-weighted features, deflated by the linear ones."""
+
+    features: np.ndarray
+    weights: np.ndarray
+    nystroem: Nystroem
+    mean: np.ndarray
+    B: np.ndarray  # (m, N) regression of the RBF map on the linear components
+    R: np.ndarray  # (N, d_nl)
+
+    def __call__(self, X: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        phi = self.nystroem.transform(X[:, self.features] * self.weights) - self.mean
+        return (phi - Z @ self.B) @ self.R
+
+
+def fit_correction(X: np.ndarray, y: np.ndarray, Z: np.ndarray, d_nl: int, classification: bool,
+                   seed: int) -> Correction:
+    """RBF correction on top of linear components ``Z`` (n, m) of ``X`` (n, p), standardized."""
+    trees = (ExtraTreesClassifier if classification else ExtraTreesRegressor)(
+        n_estimators=100, max_features="sqrt", min_samples_leaf=2, random_state=seed, n_jobs=1).fit(X, y)
+    importance = trees.feature_importances_
+    features = np.argsort(-importance, kind="stable")[:N_RBF_FEATURES]
+    weights = np.sqrt(importance[features] / max(importance[features[0]], 1e-12))
+    W = X[:, features] * weights
+    sample = W[np.random.default_rng(seed).permutation(len(W))[:200]]
+    distances = ((sample[:, None] - sample[None]) ** 2).sum(-1)
+    gamma = 1.0 / max(np.median(distances[distances > 0]) if (distances > 0).any() else 1.0, 1e-12)
+    nystroem = Nystroem(gamma=gamma, n_components=min(N_NYSTROEM, len(X)), random_state=seed).fit(W)
+    phi = nystroem.transform(W)
+    mean = phi.mean(axis=0)
+    phi -= mean
+    B = np.linalg.lstsq(Z, phi, rcond=None)[0]  # Z is centred (a LinearMap of its own fit data)
+    R = _pls(phi - Z @ B, _targets(y, classification), d_nl)
+    return Correction(features, weights, nystroem, mean, B, R)
+
+
+@dataclass
+class Reduction:
+    """A fitted candidate: linear map on the span coordinates, optional correction on the features."""
+
+    name: str
+    linear: LinearMap
+    correction: Correction | None = None
+    n_linear: int = field(default=0)
+
+    def __call__(self, X: np.ndarray, T: np.ndarray) -> np.ndarray:
+        Z = self.linear(T)
+        if self.correction is None:
+            return Z
+        Z = Z[:, :self.n_linear]
+        return np.hstack([Z, self.correction(X, Z)])
+
+
+def fit_candidate(name: str, X: np.ndarray, T: np.ndarray, y: np.ndarray, d: int, classification: bool,
+                  seed: int) -> Reduction:
+    """Fit candidate ``name`` (``pca``, ``pls``, ``lda@s``, or ``<linear>+rbf``)."""
+    linear_name, _, nonlinear = name.partition("+")
+    if not nonlinear:
+        return Reduction(name, fit_linear(linear_name, T, y, d, classification))
+    d_nl = max(1, d // 4)
+    n_linear = d - d_nl
+    linear = fit_linear(linear_name, T, y, max(n_linear, 1), classification)
+    Z = linear(T)[:, :n_linear]
+    return Reduction(name, linear, fit_correction(X, y, Z, d_nl, classification, seed), n_linear)
+
+
+def candidates(classification: bool, n_classes: int) -> list[str]:
+    """The linear candidates for a task."""
+    names = ["pca", "pls"]
+    if classification and n_classes >= 2:
+        names += [f"lda@{s:g}" for s in SHRINKAGES]
+    return names
+
+
+def choose(X: np.ndarray, T: np.ndarray, y: np.ndarray, d: int, classification: bool, n_folds: int,
+           nonlinear: bool, seed: int) -> tuple[str, dict[str, float]]:
+    """Best candidate by K-fold CV on the training data; returns (name, mean score of every candidate)."""
+    stratify = classification and np.unique(y, return_counts=True)[1].min() >= n_folds
+    splitter = (StratifiedKFold if stratify else KFold)(n_folds, shuffle=True, random_state=seed)
+    names = candidates(classification, len(np.unique(y)))
+    scores: dict[str, list[float]] = {}
+    folds = list(splitter.split(T, y))
+
+    def evaluate(name: str) -> float:
+        values = []
+        for fit, test in folds:
+            reduction = fit_candidate(name, X[fit], T[fit], y[fit], d, classification, seed)
+            values.append(_held_out_score(reduction(X[fit], T[fit]), y[fit], reduction(X[test], T[test]),
+                                          y[test], classification))
+        return float(np.mean(values))
+
+    for name in names:
+        scores[name] = [evaluate(name)]
+    best_linear = max(names, key=lambda n: scores[n][0])
+    if nonlinear and d >= 2:
+        name = f"{best_linear}+rbf"
+        scores[name] = [evaluate(name)]
+    means = {name: v[0] for name, v in scores.items()}
+    return max(means, key=lambda n: means[n]), means
