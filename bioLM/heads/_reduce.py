@@ -9,7 +9,7 @@ Candidates, each a map from standardized features to ``d`` components (fitted on
   components are PLS components of the features after removing what the discriminants explain;
 - ``<linear>+rbf``: the best linear candidate's first ``d - d_nl`` components, plus ``d_nl`` PLS components
   of a Nyström RBF map of the features the linear part misses: the RBF runs on the top features by
-  extremely-randomized-trees importance, each weighted by the square root of its importance, and is
+  extremely-randomized-trees importance, each scaled by its squared relative importance, and is
   deflated against the linear components so it only adds what they miss (interactions, XOR, shells).
 
 The candidate is chosen by stratified K-fold CV on the training data (standardized logistic regression on
@@ -29,9 +29,9 @@ from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.kernel_approximation import Nystroem
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from bioLM.heads._stability import _held_out_score
+from bioLM.heads._stability import held_out_score
 
-SHRINKAGES = (0.5, 0.9, 0.99)
+SHRINKAGES = (0.01, 0.1, 0.5, 0.9, 0.99)
 
 N_RBF_FEATURES = 50
 N_NYSTROEM = 200
@@ -128,7 +128,7 @@ def fit_correction(X: np.ndarray, y: np.ndarray, Z: np.ndarray, d_nl: int, class
         n_estimators=100, max_features="sqrt", min_samples_leaf=2, random_state=seed, n_jobs=1).fit(X, y)
     importance = trees.feature_importances_
     features = np.argsort(-importance, kind="stable")[:N_RBF_FEATURES]
-    weights = np.sqrt(importance[features] / max(importance[features[0]], 1e-12))
+    weights = (importance[features] / max(importance[features[0]], 1e-12)) ** 2
     W = X[:, features] * weights
     sample = W[np.random.default_rng(seed).permutation(len(W))[:200]]
     distances = ((sample[:, None] - sample[None]) ** 2).sum(-1)
@@ -193,7 +193,7 @@ def choose(X: np.ndarray, T: np.ndarray, y: np.ndarray, d: int, classification: 
         values = []
         for fit, test in folds:
             reduction = fit_candidate(name, X[fit], T[fit], y[fit], d, classification, seed)
-            values.append(_held_out_score(reduction(X[fit], T[fit]), y[fit], reduction(X[test], T[test]),
+            values.append(held_out_score(reduction(X[fit], T[fit]), y[fit], reduction(X[test], T[test]),
                                           y[test], classification))
         return float(np.mean(values))
 

@@ -29,7 +29,7 @@ class Blocks:
 def is_block_input(X: object) -> bool:
     """True for a dict of arrays or a list/tuple of AnnData-like objects (having ``.X``)."""
     if isinstance(X, dict):
-        return True
+        return not hasattr(X, "tocsr")  # scipy's dok sparse matrices are dicts too
     return isinstance(X, (list, tuple)) and len(X) > 0 and all(hasattr(a, "X") for a in X)
 
 

@@ -118,6 +118,8 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
             return self._fit_sequences(X, y, mask)
         X, y = fit_matrix(self, X, y)
         classification = is_classification(y, self.task)
+        if classification and len(np.unique(y)) < 2:
+            raise ValueError(f"y has 1 class ({np.unique(y)[0]!r}); selection needs at least 2 classes")
         self.input_kind_ = "tabular"
         criteria = CRITERIA if self.criteria == "auto" else tuple(self.criteria)
         k = X.shape[1] if self.k == "all" else min(int(self.k), X.shape[1])

@@ -92,5 +92,6 @@ def is_classification(y: np.ndarray, task: str) -> bool:
         return task == "classification"
     kind = type_of_target(y)
     if kind not in ("binary", "multiclass", "continuous"):
-        raise InputFormatError(f"y is {kind}; the heads take one label or one value per sample")
+        raise InputFormatError(f"Unknown label type: y is {kind}; the heads take one label or one value "
+                               "per sample")
     return kind != "continuous"
