@@ -21,6 +21,7 @@ import argparse
 import csv
 import json
 import platform
+import sys
 import time
 import warnings
 from functools import partial
@@ -281,11 +282,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes and one seed")
     parser.add_argument("--out", default="benchmarks/results/heads", help="folder for the plots")
     parser.add_argument("--settings", default=None, help="comma-separated subset of the settings")
+    parser.add_argument("--speed-only", action="store_true", help="only the 1,000 x 20,000 fit times")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     chosen = settings(args.quick)
+    if args.speed_only:
+        chosen = {}
     if args.settings:
         chosen = {k: v for k, v in chosen.items() if k in args.settings.split(",")}
     start = time.perf_counter()
@@ -293,6 +297,7 @@ def main() -> None:
                     "processor": platform.processor(), "settings": {}}
     with threadpool_limits(1):
         for name, (loader, seeds, k0, d0) in chosen.items():
+            print(f"[heads] {name} ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
             result["settings"][name] = run_setting(name, loader, seeds, k0, d0, out_dir)
         result["speed"] = speed(args.quick)
     result["seconds"] = round(time.perf_counter() - start, 1)

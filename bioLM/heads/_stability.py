@@ -8,6 +8,7 @@ What each standard selector exploits, and the criterion here that covers it:
   feature adds nothing and a suppressor variable counts;
 - ``l1``: sparse logistic regression (one-vs-rest, liblinear; Lasso for regression) at the
   regularization that keeps about ``2k`` features: joint, conditional evidence (suppressor variables);
+  beyond 2,000 features it sees the 2,000 best by F;
 - ``trees``: extremely randomized trees impurity importance: interactions (XOR) and non-linear effects;
 - ``union``: the four orders interleaved (a feature high in any of them comes early);
 - ``consensus``: the mean rank over the four.
@@ -40,6 +41,7 @@ from sklearn.svm import l1_min_c
 
 BASE_CRITERIA = ("anova", "stepwise", "l1", "trees")
 CRITERIA = (*BASE_CRITERIA, "union", "consensus")
+L1_POOL = 2000
 
 
 @dataclass
@@ -108,8 +110,9 @@ def stepwise(X: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
         score[j] = p - step
         for M, left in ((Xw, w_left), (Xt, t_left)):
             q = M[:, j] / np.sqrt(left[j])  # unit residual of j; M keeps the residuals of every column
-            M -= np.outer(q, q @ M)
-            left[:] = (M**2).sum(0)
+            projection = q @ M
+            M -= np.outer(q, projection)
+            left -= projection**2
     return score
 
 
@@ -151,26 +154,43 @@ def _bins(y: np.ndarray, n_bins: int = 5) -> np.ndarray:
     return np.unique(np.searchsorted(edges, y, side="right"), return_inverse=True)[1]
 
 
-def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, strength: float, k: int,
-                     seed: int) -> dict[str, np.ndarray]:
-    """Score (higher = better) of every feature under every criterion, on standardized ``X`` (n, p)."""
-    p = X.shape[1]
+def l1_pool(X: np.ndarray, anova: np.ndarray) -> np.ndarray:
+    """Features the L1 fit sees: all of them up to ``L1_POOL``, else the ``L1_POOL`` best by F."""
+    return np.arange(X.shape[1]) if X.shape[1] <= L1_POOL else np.sort(_order(anova)[:L1_POOL])
+
+
+def _anova(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         anova = (f_classif(X, codes) if codes is not None else f_regression(X, y))[0]
-    anova = np.nan_to_num(anova, nan=0.0)
+    return np.nan_to_num(anova, nan=0.0)
+
+
+def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, strength: float, k: int,
+                     seed: int, only: str | None = None) -> dict[str, np.ndarray]:
+    """Score (higher = better) of every feature under every criterion (or under ``only`` and what it needs),
+    on standardized ``X`` (n, p)."""
+    p = X.shape[1]
+    anova = _anova(X, y, codes)
     tie = 1e-9 * anova / (anova.max() or 1.0)  # orders the features a sparse criterion leaves at 0
-    scores = {"anova": anova,
-              "stepwise": stepwise(X, codes if codes is not None else _bins(y), k) + tie,
-              "l1": _l1(X, y, codes, strength) + tie}
-    trees = (ExtraTreesClassifier if codes is not None else ExtraTreesRegressor)(
-        n_estimators=50, max_features="sqrt", min_samples_leaf=2, random_state=seed, n_jobs=1)
-    scores["trees"] = trees.fit(X, codes if codes is not None else y).feature_importances_
-    orders = [_order(scores[name]) for name in BASE_CRITERIA]
-    scores["union"] = _interleave(orders, p)
-    ranks = np.empty((len(orders), p))
-    for i, order in enumerate(orders):
-        ranks[i, order] = np.arange(p)
-    scores["consensus"] = -ranks.mean(axis=0)
+    needed = BASE_CRITERIA if only in (None, "union", "consensus") else (only,)
+    scores = {"anova": anova}
+    if "stepwise" in needed:
+        scores["stepwise"] = stepwise(X, codes if codes is not None else _bins(y), k) + tie
+    if "l1" in needed:
+        pool = l1_pool(X, anova)
+        scores["l1"] = tie.copy()
+        scores["l1"][pool] += _l1(X[:, pool], y, codes, strength)
+    if "trees" in needed:
+        trees = (ExtraTreesClassifier if codes is not None else ExtraTreesRegressor)(
+            n_estimators=50, max_features="sqrt", min_samples_leaf=2, random_state=seed, n_jobs=1)
+        scores["trees"] = trees.fit(X, codes if codes is not None else y).feature_importances_
+    if only in (None, "union", "consensus"):
+        orders = [_order(scores[name]) for name in BASE_CRITERIA]
+        scores["union"] = _interleave(orders, p)
+        ranks = np.empty((len(orders), p))
+        for i, order in enumerate(orders):
+            ranks[i, order] = np.arange(p)
+        scores["consensus"] = -ranks.mean(axis=0)
     return scores
 
 
@@ -218,7 +238,7 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
     codes = np.unique(y, return_inverse=True)[1] if classification else None
     target = codes if classification else (y - y.mean()) / (y.std() or 1.0)
     p = X.shape[1]
-    strength = l1_strength(X, target, codes, k)
+    strength = l1_strength(X[:, l1_pool(X, _anova(X, target, codes))], target, codes, k)
     candidates = [(c, r) for c in criteria for r in rhos]
     held_out = {candidate: [] for candidate in candidates}
     counts = {candidate: np.zeros(p) for candidate in candidates}
@@ -239,7 +259,7 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
     criterion, rho = max(candidates, key=lambda c: means[c])  # first of equals: list order breaks ties
     frequency = counts[criterion, rho] / (2 * n_pairs)
     # refit on all the training samples; frequency only breaks ties (and serves a threshold)
-    full = criterion_scores(X, target, codes, strength, k, seed)[criterion]
+    full = criterion_scores(X, target, codes, strength, k, seed, only=criterion)[criterion]
     order = np.lexsort((-frequency, -np.nan_to_num(full, nan=-np.inf)))
     top = decorrelated_top(order, X, k, rho)
     order = np.concatenate([top, order[~np.isin(order, top)]])

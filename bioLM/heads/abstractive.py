@@ -2,7 +2,7 @@
 
 - On a matrix (samples x features, or several feature blocks of the same samples): a supervised reducer
   that starts from the solutions an analyst would use (PLS on the classes, linear discriminants with a
-  shrunk covariance, PCA) and adds only what they miss (a non-linear RBF correction on the features that
+  shrunk covariance, PCA) and adds only what they miss (a non-linear correction: products of the features that
   extremely randomized trees rank highest, deflated against the linear components); the candidate, and
   with it the regularization, is chosen by K-fold CV on the training data only (:mod:`bioLM.heads._reduce`).
   Unsupervised (``fit(X)``): PCA. With blocks, each block is scaled to the same total variance.
@@ -58,7 +58,7 @@ class AbstractiveSummarizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     Parameters
     ----------
     n_components : output dimensions of :meth:`transform`.
-    nonlinear : let the CV consider the RBF correction on top of the best linear candidate (matrices).
+    nonlinear : let the CV consider the quadratic correction on top of the best linear candidate (matrices).
     n_folds : folds of the internal CV that picks the candidate (matrices).
     n_latents : number of latent queries m (None: ``n_components``) (sequences).
     summary : "flatten" (m x h -> n_components) or "pool" (mean over latents, h -> n_components) (sequences).

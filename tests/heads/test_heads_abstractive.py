@@ -68,3 +68,11 @@ def test_unsupervised_is_pca_and_sequences_still_work():
     np.testing.assert_allclose(seq_head.transform(ragged[:1]), seq_head.transform(ragged)[:1])
     with pytest.raises(ValueError, match="width 5 do not match"):
         seq_head.transform([rng.normal(size=(4, 5))])
+
+
+def test_quadratic_correction_adds_what_linear_reducers_miss():
+    X_train, X_test, y_train, y_test = _split(*planted.xor(600, 20, seed=0)[:2])
+    head = make_pipeline(AbstractiveSummarizer(n_components=2, random_state=0), LogisticRegression())
+    ours = head.fit(X_train, y_train).score(X_test, y_test)
+    assert head[0].method_.endswith("+quad")
+    assert ours >= 0.65 and ours >= _pls_accuracy(X_train, X_test, y_train, y_test, 2) + 0.1
