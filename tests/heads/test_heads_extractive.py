@@ -155,3 +155,17 @@ def test_threshold_keeps_only_confident_tokens(motif_head):
     kept = np.array(kept)
     assert kept[y == 1].mean() >= 0.75  # a confident token in most motif carriers,
     assert kept[y == 0].mean() <= 0.25  # and in few sequences without the motif
+
+
+def test_anndata_blocks_are_named_by_uns_and_var_names():
+    anndata = pytest.importorskip("anndata")
+    blocks, y, _ = planted.two_blocks(200, 4, 3, seed=1)
+    rna = anndata.AnnData(blocks["rna"])
+    rna.var_names = [f"gene{j}" for j in range(4)]
+    rna.uns["name"] = "rna"
+    methylation = anndata.AnnData(blocks["methylation"])  # unnamed: "block1", var names "0", "1", ...
+    head = ExtractiveSummarizer(k=2, n_pairs=1, random_state=0).fit([rna, methylation], y)
+    assert sorted(head.get_feature_names_out()) == ["block1:0", "rna:gene0"]
+    assert head.transform([rna, methylation]).shape == (200, 2)
+    with pytest.raises(InputFormatError, match="different numbers of samples"):
+        head.fit({"a": blocks["rna"], "b": blocks["methylation"][:10]}, y)
