@@ -2,7 +2,8 @@
 
 Candidates, each a map from standardized features to ``d`` components (fitted on a training fold):
 
-- ``pca``: the top ``d`` principal components (unsupervised; what PCA exploits: variance);
+- ``pca``: the top ``d`` principal components of the centred, unscaled features (unsupervised; what PCA
+  exploits: variance, including the larger variance of informative features);
 - ``pls``: PLS on one-hot classes (each class column standardized) or y: covariance with the target;
 - ``lda@s``: linear discriminants with shrinkage ``s`` of the within-class covariance (plain LDA has no
   shrinkage and over-fits when features outnumber samples); when ``d`` exceeds ``classes - 1`` the remaining
@@ -46,6 +47,21 @@ def span_basis(Xs: np.ndarray, tol: float = 1e-9) -> np.ndarray | None:
     keep = eigenvalues > tol * max(eigenvalues.max(), 1e-300)
     U, s = U[:, keep], np.sqrt(eigenvalues[keep])
     return (Xs.T @ U) / s  # (p, r)
+
+
+@dataclass
+class Coords:
+    """Training-span coordinates of the same samples: ``std`` of the standardized features (PLS, LDA) and
+    ``raw`` of the centred, unscaled ones (PCA, where a feature's variance is part of the signal)."""
+
+    std: np.ndarray  # (n, r)
+    raw: np.ndarray  # (n, r')
+
+    def __getitem__(self, rows) -> Coords:
+        return Coords(self.std[rows], self.raw[rows])
+
+    def space(self, name: str) -> np.ndarray:
+        return self.raw if name == "pca" else self.std
 
 
 def _targets(y: np.ndarray, classification: bool) -> np.ndarray:
@@ -154,18 +170,19 @@ class Reduction:
     correction: Correction | None = None
     n_linear: int = field(default=0)
 
-    def __call__(self, X: np.ndarray, T: np.ndarray) -> np.ndarray:
-        Z = self.linear(T)
+    def __call__(self, X: np.ndarray, coords: Coords) -> np.ndarray:
+        Z = self.linear(coords.space(self.name.partition("+")[0]))
         if self.correction is None:
             return Z
         Z = Z[:, :self.n_linear]
         return np.hstack([Z, self.correction(X, Z)])
 
 
-def fit_candidate(name: str, X: np.ndarray, T: np.ndarray, y: np.ndarray, d: int, classification: bool,
+def fit_candidate(name: str, X: np.ndarray, coords: Coords, y: np.ndarray, d: int, classification: bool,
                   seed: int) -> Reduction:
     """Fit candidate ``name`` (``pca``, ``pls``, ``lda@s``, or ``<linear>+quad``)."""
     linear_name, _, nonlinear = name.partition("+")
+    T = coords.space(linear_name)
     if not nonlinear:
         return Reduction(name, fit_linear(linear_name, T, y, d, classification))
     d_nl = max(1, d // 4)
@@ -183,20 +200,20 @@ def candidates(classification: bool, n_classes: int) -> list[str]:
     return names
 
 
-def choose(X: np.ndarray, T: np.ndarray, y: np.ndarray, d: int, classification: bool, n_folds: int,
+def choose(X: np.ndarray, coords: Coords, y: np.ndarray, d: int, classification: bool, n_folds: int,
            nonlinear: bool, seed: int) -> tuple[str, dict[str, float]]:
     """Best candidate by K-fold CV on the training data; returns (name, mean score of every candidate)."""
     stratify = classification and np.unique(y, return_counts=True)[1].min() >= n_folds
     splitter = (StratifiedKFold if stratify else KFold)(n_folds, shuffle=True, random_state=seed)
     names = candidates(classification, len(np.unique(y)))
     scores: dict[str, list[float]] = {}
-    folds = list(splitter.split(T, y))
+    folds = list(splitter.split(X, y))
 
     def evaluate(name: str) -> float:
         values = []
         for fit, test in folds:
-            reduction = fit_candidate(name, X[fit], T[fit], y[fit], d, classification, seed)
-            values.append(held_out_score(reduction(X[fit], T[fit]), y[fit], reduction(X[test], T[test]),
+            reduction = fit_candidate(name, X[fit], coords[fit], y[fit], d, classification, seed)
+            values.append(held_out_score(reduction(X[fit], coords[fit]), y[fit], reduction(X[test], coords[test]),
                                           y[test], classification))
         return float(np.mean(values))
 

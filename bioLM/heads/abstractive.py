@@ -27,7 +27,7 @@ from torch import nn
 
 from bioLM.errors import ConfigError, InputFormatError
 from bioLM.heads import _torch as T
-from bioLM.heads._reduce import choose, fit_candidate, span_basis
+from bioLM.heads._reduce import Coords, choose, fit_candidate, span_basis
 from bioLM.heads.blocks import block_weights
 from bioLM.heads.tabular import Standardizer, fit_matrix, is_classification, transform_matrix
 
@@ -107,10 +107,12 @@ class AbstractiveSummarizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             raise ConfigError(f"hidden_size={self.hidden_size} is not divisible by n_heads={self.n_heads}")
 
     # ---- matrices --------------------------------------------------------------------------------
-    def _coordinates(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(standardized, block-weighted features (n, p); span coordinates (n, r))."""
+    def _coordinates(self, X: np.ndarray) -> tuple[np.ndarray, Coords]:
+        """(standardized, block-weighted features (n, p); span coordinates of those and of the centred ones)."""
         Xs = self.standardizer_(X) * self.weights_
-        return Xs, (Xs if self.basis_ is None else Xs @ self.basis_)
+        Xc = X - self.standardizer_.mean
+        return Xs, Coords(Xs if self.basis_ is None else Xs @ self.basis_,
+                          Xc if self.basis_raw_ is None else Xc @ self.basis_raw_)
 
     def _fit_matrix(self, X, y) -> AbstractiveSummarizer:
         X, y = fit_matrix(self, X, y)
@@ -120,6 +122,7 @@ class AbstractiveSummarizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.weights_ = (np.ones(X.shape[1]) if blocks is None
                          else block_weights(np.unique(blocks, return_inverse=True)[1]))
         self.basis_ = span_basis(self.standardizer_(X) * self.weights_)
+        self.basis_raw_ = span_basis(X - self.standardizer_.mean)
         Xs, coords = self._coordinates(X)
         seed = T.seed_for(self.random_state)
         self.cv_scores_ = {}
