@@ -13,8 +13,10 @@ Candidates, each a map from standardized features to ``d`` components (fitted on
   features that extremely randomized trees rank highest, deflated against the linear components so they only add what those miss
   (interactions such as XOR, radial structure such as shells).
 
-The candidate is chosen by stratified K-fold CV on the training data (standardized logistic regression on
-the components, macro-F1; ridge R² for regression). When features outnumber samples every candidate works
+The candidate is chosen by stratified K-fold CV on the training data (the held-out score of
+:func:`bioLM.heads._stability.held_out_score` on the components) with the one-standard-error rule: the first
+of ``pls, pca, lda@...`` within one SE of the best wins, and the quadratic correction must beat the linear
+candidate it extends by more than one SE. When features outnumber samples every candidate works
 in the span of the training samples (``(n, r)`` coordinates from the Gram matrix), which is exact for PCA,
 PLS and the LDA directions, and costs ``O(n^2 p)``.
 """
@@ -30,7 +32,7 @@ from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.feature_selection import f_classif, f_regression
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from bioLM.heads._stability import held_out_score
+from bioLM.heads._stability import held_out_score, one_se_choice
 
 SHRINKAGES = (0.01, 0.1, 0.5, 0.9, 0.99)
 
@@ -194,7 +196,7 @@ def fit_candidate(name: str, X: np.ndarray, coords: Coords, y: np.ndarray, d: in
 
 def candidates(classification: bool, n_classes: int) -> list[str]:
     """The linear candidates for a task."""
-    names = ["pca", "pls"]
+    names = ["pls", "pca"]
     if classification and n_classes >= 2:
         names += [f"lda@{s:g}" for s in SHRINKAGES]
     return names
@@ -206,22 +208,19 @@ def choose(X: np.ndarray, coords: Coords, y: np.ndarray, d: int, classification:
     stratify = classification and np.unique(y, return_counts=True)[1].min() >= n_folds
     splitter = (StratifiedKFold if stratify else KFold)(n_folds, shuffle=True, random_state=seed)
     names = candidates(classification, len(np.unique(y)))
-    scores: dict[str, list[float]] = {}
     folds = list(splitter.split(X, y))
 
-    def evaluate(name: str) -> float:
+    def evaluate(name: str) -> list[float]:
         values = []
         for fit, test in folds:
             reduction = fit_candidate(name, X[fit], coords[fit], y[fit], d, classification, seed)
-            values.append(held_out_score(reduction(X[fit], coords[fit]), y[fit], reduction(X[test], coords[test]),
-                                          y[test], classification))
-        return float(np.mean(values))
+            values.append(held_out_score(reduction(X[fit], coords[fit]), y[fit],
+                                         reduction(X[test], coords[test]), y[test], classification))
+        return values
 
-    for name in names:
-        scores[name] = [evaluate(name)]
-    best_linear = max(names, key=lambda n: scores[n][0])
+    scores = {name: evaluate(name) for name in names}
+    best_linear = one_se_choice(scores, names)
     if nonlinear and d >= 2:
-        name = f"{best_linear}+quad"
-        scores[name] = [evaluate(name)]
-    means = {name: v[0] for name, v in scores.items()}
-    return max(means, key=lambda n: means[n]), means
+        names.append(f"{best_linear}+quad")
+        scores[names[-1]] = evaluate(names[-1])
+    return one_se_choice(scores, names), {name: float(np.mean(v)) for name, v in scores.items()}

@@ -20,7 +20,9 @@ Resampling: ``n_pairs`` complementary pairs of stratified halves (A, B). Every c
 ranks features on one half; its top ``k`` are scored on the other half by the better of a logistic regression
 (the kind of model that consumes a selection downstream) and 15-nearest neighbours (which credits
 interactions), macro-F1; ridge R² for regression. The
-candidate with the best mean held-out score wins and is refitted on all the training samples; the score
+simplest candidate (list order: ``anova`` without a filter first) whose mean held-out score is within one
+standard error of the best wins (the one-standard-error rule: a rival must beat F clearly, not by
+resampling noise) and is refitted on all the training samples; the score
 of a feature (``scores_``) is how often it was in that candidate's top ``k`` over all halves (stability
 selection: Meinshausen & Bühlmann; Shah & Samworth's complementary pairs), which breaks ties and serves a
 ``threshold``.
@@ -228,6 +230,19 @@ def held_out_score(X_train, y_train, X_test, y_test, classification: bool) -> fl
     return float(r2_score(y_test, Ridge(alpha=1.0).fit(X_train, y_train).predict(X_test)))
 
 
+def one_se_choice(scores: dict, order: list) -> object:
+    """The first candidate of ``order`` whose mean held-out score is within one standard error of the best
+    (the SE of the paired differences to the best over the same resamples), else the best."""
+    means = {c: float(np.mean(v)) for c, v in scores.items()}
+    best = max(order, key=lambda c: means[c])
+    for candidate in order:
+        diff = np.asarray(scores[best]) - np.asarray(scores[candidate])
+        se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
+        if means[best] - means[candidate] <= se:
+            return candidate
+    return best
+
+
 def halves(y: np.ndarray, classification: bool, n_pairs: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """``2 * n_pairs`` (fit, held-out) index pairs: complementary halves, stratified when every class has 2."""
     out = []
@@ -262,7 +277,7 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
                                             target[test], classification)
             held_out[criterion, rho].append(seen[key])
     means = {candidate: float(np.mean(v)) for candidate, v in held_out.items()}
-    criterion, rho = max(candidates, key=lambda c: means[c])  # first of equals: list order breaks ties
+    criterion, rho = one_se_choice(held_out, candidates)
     frequency = counts[criterion, rho] / (2 * n_pairs)
     # refit on all the training samples; frequency only breaks ties (and serves a threshold)
     full = criterion_scores(X, target, codes, strength, k, seed, only=criterion)[criterion]

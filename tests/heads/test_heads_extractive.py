@@ -164,7 +164,7 @@ def test_anndata_blocks_are_named_by_uns_and_var_names():
     rna.var_names = [f"gene{j}" for j in range(4)]
     rna.uns["name"] = "rna"
     methylation = anndata.AnnData(blocks["methylation"])  # unnamed: "block1", var names "0", "1", ...
-    head = ExtractiveSummarizer(k=2, n_pairs=1, random_state=0).fit([rna, methylation], y)
+    head = ExtractiveSummarizer(k=2, n_pairs=2, random_state=0).fit([rna, methylation], y)
     assert sorted(head.get_feature_names_out()) == ["block1:0", "rna:gene0"]
     assert head.transform([rna, methylation]).shape == (200, 2)
     with pytest.raises(InputFormatError, match="different numbers of samples"):
