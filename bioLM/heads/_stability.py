@@ -8,7 +8,7 @@ What each standard selector exploits, and the criterion here that covers it:
   feature adds nothing and a suppressor variable counts;
 - ``l1``: sparse logistic regression (one-vs-rest, liblinear; Lasso for regression) at the
   regularization that keeps about ``2k`` features: joint, conditional evidence (suppressor variables);
-  beyond 2,000 features it sees the 2,000 best by F;
+  beyond 2,000 features it (and ``stepwise``) sees the 2,000 best by F;
 - ``trees``: extremely randomized trees impurity importance: interactions (XOR) and non-linear effects;
 - ``union``: the four orders interleaved (a feature high in any of them comes early);
 - ``consensus``: the mean rank over the four.
@@ -165,7 +165,7 @@ def _trees(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, seed: int) ->
 
 
 def l1_pool(X: np.ndarray, anova: np.ndarray) -> np.ndarray:
-    """Features the L1 fit sees: all of them up to ``L1_POOL``, else the ``L1_POOL`` best by F."""
+    """Features the stepwise and L1 criteria see: all up to ``L1_POOL``, else the ``L1_POOL`` best by F."""
     return np.arange(X.shape[1]) if X.shape[1] <= L1_POOL else np.sort(_order(anova)[:L1_POOL])
 
 
@@ -184,10 +184,11 @@ def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, str
     tie = 1e-9 * anova / (anova.max() or 1.0)  # orders the features a sparse criterion leaves at 0
     needed = BASE_CRITERIA if only in (None, "union", "consensus") else (only,)
     scores = {"anova": anova}
+    pool = l1_pool(X, anova)
     if "stepwise" in needed:
-        scores["stepwise"] = stepwise(X, codes if codes is not None else _bins(y), k) + tie
+        scores["stepwise"] = tie.copy()
+        scores["stepwise"][pool] += stepwise(X[:, pool], codes if codes is not None else _bins(y), k)
     if "l1" in needed:
-        pool = l1_pool(X, anova)
         scores["l1"] = tie.copy()
         scores["l1"][pool] += _l1(X[:, pool], y, codes, strength)
     if "trees" in needed:
