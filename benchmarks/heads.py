@@ -1,18 +1,18 @@
-"""Summarization heads vs standard baselines; prints one JSON object.
+"""Summarization heads vs the selectors and reducers an analyst would use instead; prints one JSON object.
 
-Synthetic (runs now, data made here by ``bioLM.heads.evidence``):
-1. motif: planted-motif sequences as per-position k-mer one-hot tokens; precision of the extractive head's
-   top token on held-out sequences (selected token overlaps the motif), and how often it is the motif itself.
-2. omics: ``make_classification`` (informative features first); recall of informative features and
-   downstream LogisticRegression accuracy for SelectKBest(f_classif), SelectKBest(mutual_info_classif) and
-   the extractive head at the same k, averaged over seeds.
-3. reduction: accuracy of LogisticRegression on m dims from PCA vs the abstractive head (supervised and
-   unsupervised) on a non-linear task (circles + high-variance noise features) and a linear one.
-Real (needs a pretrained model; skipped until :func:`token_embeddings` is wired):
-4. GUE prom_core_all: mean pooling + LR vs extractive + LR vs abstractive + LR, and a motif table of
-   the k-mers the extractive head selects most often.
+Every setting is scored the same way: stratified 5-fold CV; inside each fold the selector (k features) or
+reducer (d dims) is fitted on the training part, then StandardScaler + LogisticRegression, macro-F1 on the
+held-out part. Planted settings also report the recall of the planted features (groups for ``redundant``).
+Fold-level paired differences (bioLM head minus the best baseline at the same k / d) with a 95% CI from a
+paired t-test (``scipy.stats.ttest_rel``; folds share training samples, so the CI is optimistic).
 
-Usage: ``python benchmarks/heads.py [--quick] [--model DIR]``.
+Settings: ``pbmc68k`` (``scanpy.datasets.pbmc68k_reduced()``, 10 ``bulk_labels``; skipped without scanpy),
+planted ``linear``, ``xor``, ``redundant``, ``n_lt_p`` (1,000 x 20,000; the fit time is the speed
+target), and ``lm_embeddings``: GUE ``prom_core_all`` sequences embedded by a tiny bioLM model trained here
+for a few hundred steps (mean-pooled, every layer side by side; skipped without ../shared/data).
+
+Usage: ``python benchmarks/heads.py [--quick] [--out DIR] [--settings pbmc68k,xor,...]``; plots (score vs k
+and vs d for every method) go to ``DIR/heads_<setting>.png``. BLAS runs on one thread (threadpoolctl).
 """
 
 from __future__ import annotations
@@ -21,148 +21,285 @@ import argparse
 import csv
 import json
 import platform
+import sys
 import time
 import warnings
-from collections import Counter
-from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.cross_decomposition import PLSRegression
 from sklearn.decomposition import PCA
-from sklearn.feature_selection import SelectKBest, f_classif, mutual_info_classif
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.feature_selection import SelectFromModel, SelectKBest, f_classif, mutual_info_classif
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, matthews_corrcoef
-from sklearn.model_selection import train_test_split
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
-from bioLM.heads import AbstractiveSummarizer, ExtractiveSummarizer
-from bioLM.heads.evidence import (
-    informative_recall,
-    linear_task,
-    motif_hit_rate,
-    motif_task,
-    omics_task,
-    shell_task,
-)
+from bioLM.heads import AbstractiveSummarizer, ExtractiveSummarizer, planted
 
-GUE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tasks" / "dna" / "gue" / "prom" \
-    / "prom_core_all"
-MOTIF = "TTGACA"
+GUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tasks" / "dna" / "gue" / "prom" / \
+    "prom_core_all"
+MARKERS = {"B": ["CD79A", "CD79B", "MS4A1"], "monocyte": ["LYZ", "S100A8", "S100A9", "FCER1G"],
+           "NK": ["NKG7", "GNLY", "GZMB"]}
 
 
-def motif_benchmark(quick: bool) -> dict:
-    n_train, length = (200, 50) if quick else (1000, 200)
-    X, y, _, _, _ = motif_task(n_train, length, MOTIF, k=len(MOTIF), seed=0)
-    Xt, yt, starts, sequences, offsets = motif_task(200, length, MOTIF, k=len(MOTIF), seed=1)
-    start = time.perf_counter()
-    head = ExtractiveSummarizer(k=1, max_epochs=20, random_state=0).fit(X, y)
-    selected = head.selected_items(Xt, offsets=offsets, sequences=sequences)
-    motif_rows = [items[0] for items, label in zip(selected, yt) if label == 1]
-    return {"n_train": n_train, "length": length, "motif": MOTIF,
-            "precision_top1": motif_hit_rate(selected, starts, len(MOTIF)),
-            "top1_is_motif": float(np.mean([item.text == MOTIF for item in motif_rows])),
-            "fit_seconds": round(time.perf_counter() - start, 2)}
+class PLSOneHot(TransformerMixin, BaseEstimator):
+    """PLS regression on one-hot classes, as a reducer (x-scores)."""
+
+    def __init__(self, n_components: int = 2) -> None:
+        self.n_components = n_components
+
+    def fit(self, X, y):
+        self.pls_ = PLSRegression(self.n_components).fit(X, (y[:, None] == np.unique(y)).astype(float))
+        return self
+
+    def transform(self, X):
+        return self.pls_.transform(X)
 
 
-def omics_benchmark(quick: bool) -> dict:
-    n_informative, seeds = 5, range(3 if quick else 10)
-    rows: dict[str, list] = {"f_classif": [], "mutual_info_classif": [], "extractive": [], "all_features": []}
+def selectors(k: int, seed: int) -> dict:
+    top = partial(SelectFromModel, max_features=k, threshold=-np.inf)
+    return {"f_classif": SelectKBest(f_classif, k=k),
+            "mutual_info": SelectKBest(partial(mutual_info_classif, random_state=seed), k=k),
+            "l1_logistic": make_pipeline(StandardScaler(), top(LogisticRegression(
+                l1_ratio=1.0, solver="saga", C=0.1, max_iter=100, tol=1e-3, random_state=seed))),
+            "random_forest": top(RandomForestClassifier(200, random_state=seed, n_jobs=1)),
+            "extractive": ExtractiveSummarizer(k=k, random_state=seed)}
+
+
+def reducers(d: int, n_classes: int, seed: int) -> dict:
+    return {"pca": PCA(d, random_state=seed), "pls": PLSOneHot(d),
+            "lda": LinearDiscriminantAnalysis(n_components=min(d, n_classes - 1)),
+            "abstractive": AbstractiveSummarizer(n_components=d, random_state=seed)}
+
+
+def _score(step, X_train, y_train, X_test, y_test) -> float:
+    model = make_pipeline(step, StandardScaler(), LogisticRegression(max_iter=1000)).fit(X_train, y_train)
+    return float(f1_score(y_test, model.predict(X_test), average="macro"))
+
+
+def _support(step) -> np.ndarray:
+    last = step[-1] if hasattr(step, "steps") else step
+    return last.get_support()
+
+
+def evaluate(X, y, ks, ds, k0, d0, seed, truth=None, names=None) -> dict:
+    """Fold scores for every method at every k / d; recall of ``truth``; genes kept at k0 (``names``)."""
+    folds = StratifiedKFold(5, shuffle=True, random_state=seed).split(X, y)
+    scores: dict = {}
+    recall: dict = {}
+    kept: list = []
+    seconds: dict = {}
+    for train, test in folds:
+        for k in ks:
+            for name, step in selectors(k, seed).items():
+                start = time.perf_counter()
+                scores.setdefault(f"k={k}", {}).setdefault(name, []).append(
+                    _score(step, X[train], y[train], X[test], y[test]))
+                seconds.setdefault(name, []).append(time.perf_counter() - start)
+                if k == k0:
+                    support = np.flatnonzero(_support(step))
+                    if truth is not None:
+                        groups = [g if isinstance(g, list) else [g] for g in truth]
+                        recall.setdefault(name, []).append(
+                            float(np.mean([bool(set(g) & set(support)) for g in groups])))
+                    if name == "extractive" and names is not None:
+                        kept.append(sorted(names[support]))
+        for d in ds:
+            for name, step in reducers(d, len(np.unique(y)), seed).items():
+                start = time.perf_counter()
+                scores.setdefault(f"d={d}", {}).setdefault(name, []).append(
+                    _score(step, X[train], y[train], X[test], y[test]))
+                seconds.setdefault(name, []).append(time.perf_counter() - start)
+    return {"scores": scores, "recall": recall, "kept": kept,
+            "seconds_per_fit": {n: round(float(np.mean(v)), 2) for n, v in seconds.items()}}
+
+
+def paired(ours: list[float], theirs: list[float]) -> dict:
+    diff = np.asarray(ours) - np.asarray(theirs)
+    if np.allclose(diff, 0):
+        return {"mean": 0.0, "ci95": [0.0, 0.0], "p": 1.0}
+    test = stats.ttest_rel(ours, theirs)
+    low, high = test.confidence_interval(0.95)
+    return {"mean": round(float(diff.mean()), 4), "ci95": [round(float(low), 4), round(float(high), 4)],
+            "p": round(float(test.pvalue), 4)}
+
+
+def summarize(runs: list[dict], k0: int, d0: int) -> dict:
+    """Pool the folds of every seed; table at k0 / d0, curves, paired differences vs the best baseline."""
+    pooled: dict = {}
+    for run in runs:
+        for key, methods in run["scores"].items():
+            for name, values in methods.items():
+                pooled.setdefault(key, {}).setdefault(name, []).extend(values)
+    out: dict = {"curves": {key: {n: round(float(np.mean(v)), 4) for n, v in m.items()}
+                            for key, m in pooled.items()}}
+    for key, ours in ((f"k={k0}", "extractive"), (f"d={d0}", "abstractive")):
+        methods = pooled[key]
+        best = max((n for n in methods if n != ours), key=lambda n: np.mean(methods[n]))
+        test = paired(methods[ours], methods[best])
+        out[key] = {"macro_f1": {n: round(float(np.mean(v)), 4) for n, v in methods.items()},
+                    "best_baseline": best, "paired_difference": test,
+                    "at_least_best": bool(np.mean(methods[ours]) >= np.mean(methods[best]) - 1e-12),
+                    "significantly_better": test["ci95"][0] > 0}
+    recall: dict = {}
+    for run in runs:
+        for name, values in run["recall"].items():
+            recall.setdefault(name, []).extend(values)
+    if recall:
+        out["recall_at_k"] = {n: round(float(np.mean(v)), 3) for n, v in recall.items()}
+    out["seconds_per_fit"] = runs[0]["seconds_per_fit"]
+    return out
+
+
+def plot(name: str, summary: dict, out_dir: Path) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, prefix, label in ((axes[0], "k=", "features kept (k)"), (axes[1], "d=", "dimensions (d)")):
+        keys = sorted((k for k in summary["curves"] if k.startswith(prefix)), key=lambda k: int(k[2:]))
+        for method in summary["curves"][keys[0]]:
+            ax.plot([int(k[2:]) for k in keys], [summary["curves"][k][method] for k in keys], marker="o",
+                    label=method, linewidth=2.5 if method in ("extractive", "abstractive") else 1)
+        ax.set_xlabel(label)
+        ax.set_ylabel("macro-F1 (5-fold CV)")
+        ax.legend(fontsize=8)
+    fig.suptitle(name)
+    fig.tight_layout()
+    path = out_dir / f"heads_{name}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)
+
+
+def pbmc68k() -> tuple | None:
+    try:
+        import scanpy
+    except ImportError:
+        return None
+    adata = scanpy.datasets.pbmc68k_reduced()
+    return np.asarray(adata.X, dtype=np.float64), adata.obs["bulk_labels"].astype(str).to_numpy(), \
+        np.asarray(adata.var_names)
+
+
+def lm_embeddings(quick: bool) -> tuple | None:
+    """Mean-pooled embeddings (every layer side by side) of GUE prom_core_all from a tiny bioLM model trained
+    here on the training sequences (next-token loss, a few hundred steps)."""
+    if not GUE.is_dir():
+        return None
+    import torch
+
+    from bioLM.embedding import embed
+    from bioLM.model import BioLMForCausalLM, config_from_preset
+    from bioLM.tokenization import build_tokenizer, encode_sequence
+
+    with open(GUE / "train.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rows = [rows[i] for i in np.random.default_rng(0).permutation(len(rows))[:600 if quick else 2000]]
+    sequences, y = [r["sequence"] for r in rows], np.array([int(r["label"]) for r in rows])
+    tokenizer = build_tokenizer("char", alphabet="dna")
+    torch.manual_seed(0)
+    model = BioLMForCausalLM(config_from_preset("tiny", len(tokenizer), n_embd=64, n_head=2, block_size=128))
+    ids = [torch.as_tensor(np.asarray(encode_sequence(tokenizer, s), dtype=np.int64)) for s in sequences]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    generator = torch.Generator().manual_seed(0)
+    model.train()
+    for _ in range(60 if quick else 400):
+        batch = torch.stack([ids[i][:64] for i in torch.randint(0, len(ids), (32,), generator=generator)])
+        loss = model(input_ids=batch, labels=batch).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    by_layer = embed(sequences, model, tokenizer, "all", "mean")
+    return np.concatenate([by_layer[key] for key in sorted(by_layer)], axis=1), y, None
+
+
+def settings(quick: bool) -> dict:
+    """name -> (loader(seed) -> (X, y, truth, names), seeds, k0, d0)."""
+    n, seeds = (300, [0]) if quick else (600, [0, 1, 2])
+    big = (300, 2000) if quick else (1000, 20000)
+    return {
+        "pbmc68k": (lambda seed: _with_truth(pbmc68k()), [0], 20, 8),
+        "linear": (lambda seed: (*planted.linear(n, 200, 8, seed), None), seeds, 8, 4),
+        "xor": (lambda seed: (*planted.xor(n, 50, seed), None), seeds, 2, 2),
+        "redundant": (lambda seed: (*planted.redundant(n, 200, 4, 5, seed), None), seeds, 4, 4),
+        "n_lt_p": (lambda seed: (*planted.linear(big[0], big[1], 10, seed), None), seeds[:1], 10, 4),
+        "lm_embeddings": (lambda seed: _with_truth(lm_embeddings(quick)), [0], 20, 8),
+    }
+
+
+def _with_truth(loaded: tuple | None) -> tuple | None:
+    return None if loaded is None else (loaded[0], loaded[1], None, loaded[2])
+
+
+def run_setting(name: str, loader, seeds: list[int], k0: int, d0: int, out_dir: Path) -> dict:
+    runs, kept = [], []
     for seed in seeds:
-        X, y = omics_task(400, 30, n_informative, seed=seed)
-        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.5, random_state=0, stratify=y)
-        selectors = {"f_classif": SelectKBest(f_classif, k=n_informative),
-                     "mutual_info_classif": SelectKBest(mutual_info_classif, k=n_informative),
-                     "extractive": ExtractiveSummarizer(k=n_informative, max_epochs=60, random_state=0)}
-        for name, selector in selectors.items():
-            pipe = make_pipeline(selector, LogisticRegression()).fit(X_train, y_train)
-            rows[name].append((informative_recall(pipe[0].get_support(), n_informative),
-                               pipe.score(X_test, y_test)))
-        rows["all_features"].append((1.0, LogisticRegression().fit(X_train, y_train).score(X_test, y_test)))
-    return {"n_samples": 400, "n_features": 30, "n_informative": n_informative, "k": n_informative,
-            "seeds": len(seeds),
-            "methods": {name: {"recall": round(float(np.mean([r for r, _ in v])), 3),
-                               "accuracy": round(float(np.mean([a for _, a in v])), 3)}
-                        for name, v in rows.items()}}
+        data = loader(seed)
+        if data is None:
+            return {"status": "skipped", "reason": "scanpy or ../shared/data is missing"}
+        X, y, truth, names = data
+        ks, ds = sorted({max(1, k0 // 2), k0, 2 * k0}), sorted({max(1, d0 // 2), d0, 2 * d0})
+        run = evaluate(X, y, ks, ds, k0, d0, seed, truth, names)
+        runs.append(run)
+        kept += run["kept"]
+    summary = summarize(runs, k0, d0)
+    summary.update({"n_samples": int(X.shape[0]), "n_features": int(X.shape[1]), "seeds": seeds,
+                    "plot": plot(name, summary, out_dir)})
+    if kept:
+        summary["selected_genes_per_fold"] = kept
+        summary["markers_found"] = {cell: sorted({g for fold in kept for g in fold} & set(genes))
+                                    for cell, genes in MARKERS.items()}
+    return summary
 
 
-def reduction_benchmark(quick: bool) -> dict:
-    m, n = 2, 400 if quick else 2000
-    out = {}
-    for name, (X, y) in {"shells_plus_noise": shell_task(n, 10, seed=0),
-                         "linear": linear_task(n, 20, seed=0)}.items():
-        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.5, random_state=0, stratify=y)
-        pca = make_pipeline(PCA(m), LogisticRegression()).fit(X_train, y_train)
-        supervised = make_pipeline(AbstractiveSummarizer(n_components=m, random_state=0),
-                                   LogisticRegression()).fit(X_train, y_train)
-        unsupervised = AbstractiveSummarizer(n_components=m, random_state=0).fit(X_train)
-        lr = LogisticRegression().fit(unsupervised.transform(X_train), y_train)
-        out[name] = {"pca": pca.score(X_test, y_test),
-                     "abstractive_supervised": supervised.score(X_test, y_test),
-                     "abstractive_unsupervised": lr.score(unsupervised.transform(X_test), y_test)}
-    return {"n_components": m, "n_samples": n, "accuracy": out}
-
-
-# ---- real task: GUE prom_core_all ------------------------------------------------------------------
-def token_embeddings(sequences: Sequence[str], model_dir: str | Path
-                     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per-token last-layer embeddings of ``sequences`` from an exported bioLM model, with token offsets.
-
-    Returns (embeddings, offsets): ``embeddings[i]`` ``(L_i, d)`` for the tokens of sequence ``i`` (``<bos>``
-    dropped), ``offsets[i]`` ``(L_i, 2)`` their 0-based half-open base spans.
-    """
-    from bioLM.embedding import embed, load
-    from bioLM.tokenization import token_offsets
-
-    model, tokenizer = load(model_dir)
-    embeddings = embed(list(sequences), model, tokenizer, layers=(-1,), pooling="per-token")[-1]
-    offsets = [token_offsets(tokenizer, s) for s in sequences]
-    for e, o in zip(embeddings, offsets):
-        assert len(e) == len(o), "one offset per token"
-    return [np.asarray(e, dtype=np.float32) for e in embeddings], offsets
-
-
-def read_gue(split: str, limit: int | None) -> tuple[list[str], np.ndarray]:
-    """(sequences, labels) of one GUE split (train/dev/test csv: sequence,label)."""
-    with open(GUE_DIR / f"{split}.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))[:limit]
-    return [r["sequence"] for r in rows], np.array([int(r["label"]) for r in rows])
-
-
-def gue_benchmark(quick: bool, model_dir: str | None) -> dict:
-    if model_dir is None or not GUE_DIR.is_dir():
-        return {"status": "skipped", "reason": "needs --model DIR and ../shared/data/tasks/dna/gue"}
-    n_train, n_test = (500, 300) if quick else (5000, 2000)
-    train_seqs, y_train = read_gue("train", n_train)
-    test_seqs, y_test = read_gue("test", n_test)
-    X_train, _ = token_embeddings(train_seqs, model_dir)
-    X_test, test_offsets = token_embeddings(test_seqs, model_dir)
-    mean_lr = LogisticRegression(max_iter=1000).fit([x.mean(0) for x in X_train], y_train)
-    extractive = make_pipeline(ExtractiveSummarizer(k=4, random_state=0), LogisticRegression(max_iter=1000))
-    abstractive = make_pipeline(AbstractiveSummarizer(n_components=16, random_state=0),
-                                LogisticRegression(max_iter=1000))
-    extractive.fit(X_train, y_train)
-    abstractive.fit(X_train, y_train)
-    selected = extractive[0].selected_items(X_test, offsets=test_offsets, sequences=test_seqs)
-    table = Counter(item.text for items, label in zip(selected, y_test) if label == 1 for item in items)
-    predictions = {"mean_pool_lr": mean_lr.predict([x.mean(0) for x in X_test]),
-                   "extractive_lr": extractive.predict(X_test), "abstractive_lr": abstractive.predict(X_test)}
-    return {"status": "ok", "model": str(model_dir), "n_train": len(y_train), "n_test": len(y_test),
-            "accuracy": {name: float(accuracy_score(y_test, p)) for name, p in predictions.items()},
-            "mcc": {name: float(matthews_corrcoef(y_test, p)) for name, p in predictions.items()},
-            "motif_table": table.most_common(20)}
+def speed(quick: bool) -> dict:
+    """Fit seconds of both heads on 1,000 x 20,000 (the target: under 60 s on 2 cores)."""
+    n, p = (300, 2000) if quick else (1000, 20000)
+    X, y, _ = planted.linear(n, p, 10, 0)
+    out = {"n_samples": n, "n_features": p}
+    for name, head in (("extractive", ExtractiveSummarizer(k=20, random_state=0)),
+                       ("abstractive", AbstractiveSummarizer(n_components=8, random_state=0))):
+        start = time.perf_counter()
+        head.fit(X, y)
+        out[f"{name}_fit_seconds"] = round(time.perf_counter() - start, 1)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, to check the script works")
-    parser.add_argument("--model", default=None, help="exported model directory for the GUE task")
+    parser.add_argument("--quick", action="store_true", help="small sizes and one seed")
+    parser.add_argument("--out", default="benchmarks/results/heads", help="folder for the plots")
+    parser.add_argument("--settings", default=None, help="comma-separated subset of the settings")
+    parser.add_argument("--speed-only", action="store_true", help="only the 1,000 x 20,000 fit times")
     args = parser.parse_args()
-    warnings.simplefilter("ignore", UserWarning)
+    warnings.simplefilter("ignore")
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chosen = settings(args.quick)
+    if args.speed_only:
+        chosen = {}
+    if args.settings:
+        chosen = {k: v for k, v in chosen.items() if k in args.settings.split(",")}
     start = time.perf_counter()
-    result = {"benchmark": "heads", "quick": args.quick, "machine": platform.machine(),
-              "motif": motif_benchmark(args.quick), "omics": omics_benchmark(args.quick),
-              "reduction": reduction_benchmark(args.quick), "gue_prom_core_all": gue_benchmark(args.quick,
-                                                                                                args.model)}
+    result: dict = {"benchmark": "heads", "quick": args.quick, "machine": platform.machine(),
+                    "processor": platform.processor(), "settings": {}}
+    with threadpool_limits(1):
+        for name, (loader, seeds, k0, d0) in chosen.items():
+            print(f"[heads] {name} ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+            result["settings"][name] = run_setting(name, loader, seeds, k0, d0, out_dir)
+        result["speed"] = speed(args.quick)
     result["seconds"] = round(time.perf_counter() - start, 1)
     print(json.dumps(result, indent=1))
 

@@ -1,9 +1,9 @@
 """Pieces shared by the summarization heads: input handling, small torch modules, one training loop.
 
-Items: a head sees every sample as a set of items of width ``d``:
+Items: on sequences a head sees every sample as a set of items of width ``d``:
 - sequences: per-token embeddings, a 3-D array ``(n, L, d)`` with an optional bool ``mask`` ``(n, L)``
   (True = real token), or a list of ``(L_i, d)`` arrays of different lengths (padded here);
-- matrices: ``(n, n_features)``, each feature one item (tokens from :mod:`bioLM.heads.tabular`).
+(matrices take the statistical paths of :mod:`bioLM.heads._stability` and :mod:`bioLM.heads._reduce`).
 
 Everything runs in float64 on CPU, so results do not depend on batch composition.
 """
@@ -21,7 +21,6 @@ from sklearn.utils.multiclass import type_of_target
 from torch import nn
 
 from bioLM.errors import ConfigError, InputFormatError
-from bioLM.heads.tabular import TabularTokens
 
 DTYPE = torch.float64
 
@@ -95,11 +94,6 @@ class SequenceTokens(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(x)
-
-
-def make_tokens(kind: str, width: int, hidden: int) -> nn.Module:
-    """Item encoder: ``kind`` "sequence" (width = d) or "tabular" (width = n_features)."""
-    return SequenceTokens(width, hidden) if kind == "sequence" else TabularTokens(width, hidden)
 
 
 class AttentionScorer(nn.Module):

@@ -1,12 +1,9 @@
-"""Embedding for tabular values: each feature of a samples x features matrix becomes a token.
+"""Matrix inputs of the heads: validation (one array, a DataFrame, or several feature blocks), standardization.
 
-Token of feature ``j`` for one sample with value ``x_j``::
-
-    t_j = V · gelu(a_j * x_j + b_j) + e_j        # (hidden,)
-
-``a_j, b_j`` are a per-feature value projection (a small non-linear code of the value), ``V`` is shared,
-and ``e_j`` is a learned feature-identity embedding, so attention over features can prefer a feature for
-what it is (global relevance), not only for the value it has in one sample.
+:func:`fit_matrix` / :func:`transform_matrix` are the one place where a head turns its ``X`` into a float
+matrix: a block input (:mod:`bioLM.heads.blocks`) is put side by side and the head records
+``block_names_`` and ``feature_blocks_`` (the block of each input feature); ``feature_names_in_`` then holds
+``"<block>:<feature>"`` names, so ``get_feature_names_out`` says where each selected feature comes from.
 """
 
 from __future__ import annotations
@@ -14,25 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
-from torch import nn
+from sklearn.utils import check_array
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import validate_data
 
-from bioLM.errors import InputFormatError
-
-
-class TabularTokens(nn.Module):
-    """(n, n_features) values -> (n, n_features, hidden) tokens."""
-
-    def __init__(self, n_features: int, hidden: int) -> None:
-        super().__init__()
-        self.scale = nn.Parameter(torch.randn(n_features, hidden))  # a_j
-        self.shift = nn.Parameter(torch.randn(n_features, hidden) * 0.1)  # b_j
-        self.value = nn.Linear(hidden, hidden, bias=False)  # V
-        self.identity = nn.Parameter(torch.randn(n_features, hidden) * 0.5)  # e_j
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        code = nn.functional.gelu(x.unsqueeze(-1) * self.scale + self.shift)  # (n, F, h)
-        return self.value(code) + self.identity  # (n, F, h)
+from bioLM.errors import ConfigError, InputFormatError
+from bioLM.heads.blocks import is_block_input, stack_blocks
 
 
 def check_finite_columns(X: np.ndarray, feature_names: Sequence[str] | None = None) -> None:
@@ -61,3 +45,53 @@ class Standardizer:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return (X - self.mean) / self.scale
+
+
+def fit_matrix(estimator, X, y=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validated ``(X (n, p) float64, y)`` for ``fit``; records feature names and blocks on ``estimator``."""
+    blocks = stack_blocks(X) if is_block_input(X) else None
+    data = blocks.X if blocks is not None else X
+    if y is None:
+        Xm = validate_data(estimator, data, ensure_all_finite=False, dtype=np.float64)
+    else:
+        Xm, y = validate_data(estimator, data, y, ensure_all_finite=False, dtype=np.float64, y_numeric=False)
+    for name in ("block_names_", "feature_blocks_"):
+        if hasattr(estimator, name):
+            delattr(estimator, name)
+    if blocks is not None:
+        estimator.feature_names_in_ = blocks.feature_names
+        estimator.block_names_ = blocks.names
+        estimator.feature_blocks_ = np.array([blocks.names[b] for b in blocks.block_of], dtype=object)
+    check_finite_columns(Xm, getattr(estimator, "feature_names_in_", None))
+    return Xm, y
+
+
+def transform_matrix(estimator, X) -> np.ndarray:
+    """Validated ``X`` for ``transform``: the same blocks (names, widths) or the same columns as in fit."""
+    names = getattr(estimator, "block_names_", None)
+    if is_block_input(X):
+        blocks = stack_blocks(X)
+        if names is None or blocks.names != names or blocks.X.shape[1] != estimator.n_features_in_:
+            raise InputFormatError(f"blocks {blocks.names} with {blocks.X.shape[1]} features do not match the "
+                                   f"fit (blocks {names}, {estimator.n_features_in_} features)")
+        Xm = check_array(blocks.X, ensure_all_finite=False, dtype=np.float64)
+    else:
+        if names is not None:
+            raise InputFormatError(f"this {type(estimator).__name__} was fitted on blocks {names}; give it "
+                                   "the same blocks (a dict or a list of AnnData)")
+        Xm = validate_data(estimator, X, reset=False, ensure_all_finite=False, dtype=np.float64)
+    check_finite_columns(Xm, getattr(estimator, "feature_names_in_", None))
+    return Xm
+
+
+def is_classification(y: np.ndarray, task: str) -> bool:
+    """``task``: "auto" (classification for binary/multiclass targets), "classification" or "regression"."""
+    if task not in ("auto", "classification", "regression"):
+        raise ConfigError(f"task={task!r} is not valid; use 'auto', 'classification' or 'regression'")
+    if task != "auto":
+        return task == "classification"
+    kind = type_of_target(y)
+    if kind not in ("binary", "multiclass", "continuous"):
+        raise InputFormatError(f"Unknown label type: y is {kind}; the heads take one label or one value "
+                               "per sample")
+    return kind != "continuous"
