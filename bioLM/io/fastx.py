@@ -101,24 +101,31 @@ def _first_text(path: Path, raw: bytes) -> tuple[bytes, str]:
     return out, compression
 
 
-def sniff(path: str | Path) -> FileFormat:
-    """Detect format ('fasta'/'fastq') and compression ('none'/'gzip'/'bgzip') from the content of ``path``.
-
-    Raises InputFormatError for a missing or empty file, binary data, or text without a '>'/'@' header.
-    """
-    path = Path(path)
+def read_head(path: Path, kind: str, expected: str) -> tuple[bytes, str]:
+    """The first bytes of ``path`` (decompressed when gzip) and its compression. A missing, unreadable, empty
+    file or a directory raises :class:`InputFormatError` (``kind``: what a directory is not; ``expected``: what
+    an empty file should have held)."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read(SNIFF_BYTES)
     except FileNotFoundError:
         raise InputFormatError("no such file", path=path) from None
     except IsADirectoryError:
-        raise InputFormatError("is a directory, not a FASTA/FASTQ file", path=path) from None
+        raise InputFormatError(f"is a directory, not {kind}", path=path) from None
     except OSError as error:
         raise InputFormatError(f"cannot open the file ({error.strerror})", path=path) from None
     if not raw:
-        raise InputFormatError("file is empty; expected FASTA ('>' header) or FASTQ ('@' header)", path=path)
-    text, compression = _first_text(path, raw)
+        raise InputFormatError(f"file is empty; expected {expected}", path=path)
+    return _first_text(path, raw)
+
+
+def sniff(path: str | Path) -> FileFormat:
+    """Detect format ('fasta'/'fastq') and compression ('none'/'gzip'/'bgzip') from the content of ``path``.
+
+    Raises InputFormatError for a missing or empty file, binary data, or text without a '>'/'@' header.
+    """
+    path = Path(path)
+    text, compression = read_head(path, "a FASTA/FASTQ file", "FASTA ('>' header) or FASTQ ('@' header)")
     if len(text.translate(None, _CONTROL)) != len(text):
         first = next(i for i, byte in enumerate(text) if byte in _CONTROL)
         raise InputFormatError(f"binary data (control byte {bytes([text[first]])!r}), not FASTA/FASTQ text",

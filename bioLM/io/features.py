@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from bioLM.errors import InputFormatError
-from bioLM.io.intervals import Region, _check_span, _integer, _lines, _strand
+from bioLM.io.intervals import Region, _strand, gff3_rows
 from bioLM.io.seqfile import detect_flat_format, open_text
 
 logger = logging.getLogger(__name__)
@@ -136,19 +136,7 @@ def _attributes(text: str) -> dict[str, str]:
 def _gff3_features(path: Path, wanted: set[str] | None) -> list[Feature]:
     groups: dict[tuple[str, str, str], Feature] = {}
     phases: dict[tuple[str, str, str], list[tuple[int, int, int]]] = {}
-    for line, text in _lines(path):
-        if text.startswith("##FASTA"):
-            break
-        if text.startswith("#"):
-            continue
-        fields = text.split("\t")
-        if len(fields) != 9:
-            raise InputFormatError(f"GFF3 line has {len(fields)} tab-separated column(s), expected 9",
-                                   path=path, line=line)
-        if wanted is not None and fields[2] not in wanted:
-            continue
-        start, end = _integer(fields[3], "start (4th)", path, line) - 1, _integer(fields[4], "end (5th)", path, line)
-        _check_span(start, end, path, line, "GFF3 needs 1 <= start <= end, 1-based inclusive")
+    for line, fields, start, end in gff3_rows(path, wanted):
         attributes = _attributes(fields[8])
         group = attributes.get("ID") or attributes.get("Parent") or f"line{line}"
         key = (unquote(fields[0]), fields[2], group)

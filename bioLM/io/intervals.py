@@ -110,15 +110,9 @@ def _gff_name(attributes: str) -> str | None:
     return None
 
 
-def read_gff3(path: str | Path, feature_types: Iterable[str] | None = None) -> list[Region]:
-    """Read GFF3 features as regions (converted from GFF3's 1-based inclusive to 0-based half-open).
-
-    ``feature_types``: keep only these column-3 types (e.g. ``{"gene"}``); None keeps all. The region
-    name is the ``ID`` attribute (else ``Name``). Stops at a ``##FASTA`` section. Errors name the line.
-    """
-    path = Path(path)
-    wanted = None if feature_types is None else set(feature_types)
-    regions = []
+def gff3_rows(path: Path, wanted: set[str] | None = None) -> Iterator[tuple[int, list[str], int, int]]:
+    """``(line, columns, start, end)`` of every GFF3 feature line of ``path`` whose type is in ``wanted`` (None:
+    all); ``start``/``end`` 0-based half-open. Skips comments, stops at ``##FASTA``; errors name the line."""
     for line, text in _lines(path):
         if text.startswith("##FASTA"):
             break
@@ -133,6 +127,19 @@ def read_gff3(path: str | Path, feature_types: Iterable[str] | None = None) -> l
         start = _integer(fields[3], "start (4th)", path, line) - 1
         end = _integer(fields[4], "end (5th)", path, line)
         _check_span(start, end, path, line, "GFF3 needs 1 <= start <= end, 1-based inclusive")
+        yield line, fields, start, end
+
+
+def read_gff3(path: str | Path, feature_types: Iterable[str] | None = None) -> list[Region]:
+    """Read GFF3 features as regions (converted from GFF3's 1-based inclusive to 0-based half-open).
+
+    ``feature_types``: keep only these column-3 types (e.g. ``{"gene"}``); None keeps all. The region
+    name is the ``ID`` attribute (else ``Name``). Stops at a ``##FASTA`` section. Errors name the line.
+    """
+    path = Path(path)
+    wanted = None if feature_types is None else set(feature_types)
+    regions = []
+    for line, fields, start, end in gff3_rows(path, wanted):
         regions.append(Region(unquote(fields[0]), start, end, _strand(fields[6], path, line),
                               _gff_name(fields[8]), _score(fields[5], path, line), line))
     return regions

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bioLM.errors import InputFormatError
-from bioLM.io.fastx import _CONTROL, SNIFF_BYTES, FastxReader, FileFormat, Record, _first_text
+from bioLM.io.fastx import _CONTROL, FastxReader, FileFormat, Record, read_head
 
 FLAT_FORMATS = {"genbank": "genbank", "embl": "embl", "uniprot": "swiss"}
 """bioLM format name -> Biopython ``SeqIO`` format name."""
@@ -61,18 +61,7 @@ _OTHER_FORMATS = (  # (first-line prefix, what it is, what to do instead)
 
 def _head(path: Path) -> tuple[bytes, str]:
     """First bytes of ``path`` (decompressed when gzip) and the compression; missing/empty files raise."""
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(SNIFF_BYTES)
-    except FileNotFoundError:
-        raise InputFormatError("no such file", path=path) from None
-    except IsADirectoryError:
-        raise InputFormatError("is a directory, not a sequence file", path=path) from None
-    except OSError as error:
-        raise InputFormatError(f"cannot open the file ({error.strerror})", path=path) from None
-    if not raw:
-        raise InputFormatError(f"file is empty; expected {READABLE}", path=path)
-    return _first_text(path, raw)
+    return read_head(path, "a sequence file", READABLE)
 
 
 def _flat_format(first: bytes) -> str | None:
