@@ -104,14 +104,13 @@ def region_records(reference: str | Path, regions: str | Path,
 def _alleles(vcf_path: str | Path, genome, contig_map: dict[str, str]) -> Iterator[tuple[str, object, str, str]]:
     """(location "line N" / "record N", record, reference contig, ALT) for every alternative allele."""
     header = vcf_rules.count_header_lines(vcf_path)
-    with vcf_rules.open_variant_file(vcf_path) as vcf:
-        for index, record in enumerate(vcf):
-            where = vcf_rules.record_location(header, index)
-            contig = vcf_rules.reference_contig(record.chrom, contig_map, genome)
-            if contig is None:
-                raise _missing_contig(genome, record.chrom, vcf_path, f"the variant at {where}")
-            for alt in record.alts or ():
-                yield where, record, contig, alt
+    for index, record, _ in vcf_rules.iter_records(vcf_path):
+        where = vcf_rules.record_location(header, index)
+        contig = vcf_rules.reference_contig(record.chrom, contig_map, genome)
+        if contig is None:
+            raise _missing_contig(genome, record.chrom, vcf_path, f"the variant at {where}")
+        for alt in record.alts or ():
+            yield where, record, contig, alt
 
 
 def check_vcf_reference(genome, vcf_path: str | Path, contig_map: dict[str, str] | None = None) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,31 @@ def open_variant_file(path: str | Path):
         return pysam.VariantFile(str(path))
     except (OSError, ValueError) as error:
         raise InputFormatError(f"cannot be read as VCF/BCF ({error})", path=path) from None
+
+
+def iter_records(vcf: Path, header_out: list[str] | None = None
+                 ) -> Iterator[tuple[int, object, object]]:
+    """Yield ``(index, pysam record, pysam file)`` of every record (0-based index); at the end append the header text (with
+    the contigs htslib added for undeclared names) to ``header_out``. A record htslib cannot parse, or text that
+    is not UTF-8, is an :class:`InputFormatError` naming the record before it."""
+    with open_variant_file(vcf) as handle:
+        index = 0
+        iterator = iter(handle)
+        while True:
+            try:
+                record = next(iterator)
+                record.contig, record.id, record.ref, record.alts  # noqa: B018 (decoded here: not UTF-8 is an error)
+            except StopIteration:
+                break
+            except (OSError, ValueError) as error:  # UnicodeDecodeError included
+                raise InputFormatError(f"malformed VCF record after record {index} ({error})", path=vcf) from None
+            yield index, record, handle
+            index += 1
+        if header_out is not None:
+            try:
+                header_out.append(str(handle.header))
+            except UnicodeDecodeError as error:
+                raise InputFormatError(f"the VCF header is not UTF-8 text ({error})", path=vcf) from None
 
 
 def reference_contig(name: str, contig_map: dict[str, str], genome) -> str | None:

@@ -47,8 +47,8 @@ from bioLM.io.vcf import (
     WindowPair,
     check_vcf_file,
     count_header_lines,
+    iter_records,
     missing_contig_error,
-    open_variant_file,
     read_contig_map,
     record_location,
     ref_problem,
@@ -141,26 +141,6 @@ class _Plan:
     contigs: dict[str, str]
 
 
-def _iter_records(vcf: Path, header_out: list[str] | None = None
-                  ) -> Iterator[tuple[int, pysam.VariantRecord, pysam.VariantFile]]:
-    """Yield ``(index, record, handle)``; at the end append the header text (with the contigs htslib added
-    for undeclared names) to ``header_out``."""
-    with open_variant_file(vcf) as handle:
-        index = 0
-        iterator = iter(handle)
-        while True:
-            try:
-                record = next(iterator)
-            except StopIteration:
-                if header_out is not None:
-                    header_out.append(str(handle.header))
-                return
-            except (OSError, ValueError) as error:
-                raise InputFormatError(f"malformed VCF record after record {index} ({error})", path=vcf) from error
-            yield index, record, handle
-            index += 1
-
-
 def _validate(vcf: Path, genome, reference: Path, config: VariantScoringConfig,
               contig_map: dict[str, str]) -> _Plan:
     """First pass (no model): contigs exist, REF matches the reference. Raises before any scoring starts."""
@@ -170,7 +150,7 @@ def _validate(vcf: Path, genome, reference: Path, config: VariantScoringConfig,
     contigs: dict[str, str] = {}
     records, headers = 0, []
     header_lines = count_header_lines(vcf)
-    for index, record, _ in _iter_records(vcf, headers):
+    for index, record, _ in iter_records(vcf, headers):
         line = record_location(header_lines, index)
         records = index + 1
         contig = reference_contig(record.contig, contig_map, genome)
@@ -406,7 +386,7 @@ class _Writer:
 
 def _chunks(vcf: Path, size: int) -> Iterator[list[tuple[int, object]]]:
     chunk = []
-    for index, record, _ in _iter_records(vcf):
+    for index, record, _ in iter_records(vcf):
         chunk.append((index, record))
         if len(chunk) >= size:
             yield chunk
