@@ -145,3 +145,4 @@ def test_gain_is_finetune_minus_scratch_with_a_finite_paired_ci(gain_run):
     report = (out / "report.md").read_text()
     assert "## Summary" in report and "| motif | finetune |" in report and "| finetune | scratch |" in report
     assert "probe layer chosen on the validation split" in report
+    assert "plots/pretraining_gain.png" in results["plots"] and (out / "plots" / "pretraining_gain.png").is_file()
