@@ -108,6 +108,28 @@ def learning_curve(pretraining: dict | None, path: Path) -> Path | None:
     return path
 
 
+def gain_forest(gains: list[dict], path: Path) -> Path | None:
+    """The pretraining gain (MCC, finetune - scratch) per task and method with its paired 95% CI; a line at 0."""
+    if not gains:
+        return None
+    plt = _plt()
+    labels = [f"{g['task']} / {g['method']}" for g in gains]
+    fig, ax = plt.subplots(figsize=(6, 0.4 * len(gains) + 1.2))
+    y = np.arange(len(gains))[::-1]
+    values = [np.nan if g["difference"] is None else g["difference"] for g in gains]
+    low = [0 if g["ci"][0] is None else v - g["ci"][0] for v, g in zip(values, gains)]
+    high = [0 if g["ci"][1] is None else g["ci"][1] - v for v, g in zip(values, gains)]
+    ax.errorbar(values, y, xerr=[low, high], fmt="o", color=COLORS["evaluator"], capsize=4)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("pretraining gain, MCC (fine-tuned pretrained - from scratch), paired 95% CI")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def write_plots(outcome) -> list[Path]:
     """All plots of a :class:`~bioLM.benchmark.run.BenchmarkResult` under ``out_dir/plots``."""
     folder = outcome.out_dir / "plots"
@@ -123,4 +145,6 @@ def write_plots(outcome) -> list[Path]:
             kept = outcome.predictions[task["name"]]
             made.append(roc_curves(task["name"], kept["y"], kept["probabilities"], folder / f"{slug}_roc.png"))
     made.append(learning_curve(outcome.results["model"]["pretraining"], folder / "learning_curve.png"))
+    made.append(gain_forest((outcome.results.get("summary") or {}).get("pretraining_gain", []),
+                            folder / "pretraining_gain.png"))
     return [p for p in made if p is not None]

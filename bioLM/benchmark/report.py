@@ -70,7 +70,38 @@ def _classification_section(task: dict) -> list[str]:
                   "|---|---|---|---|"]
         lines += [f"| {c['evaluator']} | {c['baseline']} | {_num(c['difference'])} [{_num(c['ci'][0])}, "
                   f"{_num(c['ci'][1])}] | {c['verdict']} |" for c in task["comparisons"]]
+    if task.get("pretraining_gain"):
+        lines += ["", "Pretraining gain: fine-tuned pretrained model minus the same architecture fine-tuned from "
+                  "random init (`scratch`, same budget and seeds), MCC, paired bootstrap:", "",
+                  "| method | control | gain [95% CI] | verdict |", "|---|---|---|---|"]
+        lines += [f"| {g['method']} | {g['control']} | {_num(g['difference'])} [{_num(g['ci'][0])}, "
+                  f"{_num(g['ci'][1])}] | {g['verdict']} |" for g in task["pretraining_gain"]]
+    layers = [(r["method"], [d["layer"] for d in r.get("details", []) if "layer" in d]) for r in rows]
+    lines += [f"\n{method}: probe layer chosen on the validation split, per seed: {chosen}."
+              for method, chosen in layers if chosen]
     return lines + [""]
+
+
+def _summary(results: dict) -> list[str]:
+    """Pretraining gain per task, and verdict counts per evaluator / baseline pair, across the tasks."""
+    summary = results.get("summary") or {}
+    gains, verdicts = summary.get("pretraining_gain", []), summary.get("verdicts", [])
+    if not gains and not verdicts:
+        return []
+    lines = ["## Summary", ""]
+    if gains:
+        lines += ["Pretraining gain (MCC, fine-tuned pretrained minus fine-tuned from scratch; paired bootstrap):",
+                  "", "| task | method | gain [95% CI] | verdict |", "|---|---|---|---|"]
+        lines += [f"| {g['task']} | {g['method']} | {_num(g['difference'])} [{_num(g['ci'][0])}, "
+                  f"{_num(g['ci'][1])}] | {g['verdict']} |" for g in gains]
+        lines.append("")
+    if verdicts:
+        lines += ["Tasks where the evaluator is better / worse / not resolved against each baseline (MCC):", "",
+                  "| evaluator | baseline | better | worse | not resolved |", "|---|---|---|---|---|"]
+        lines += [f"| {v['evaluator']} | {v['baseline']} | {v['better']} | {v['worse']} | {v['not resolved']} |"
+                  for v in verdicts]
+        lines.append("")
+    return lines
 
 
 def _mutations_section(task: dict) -> list[str]:
@@ -122,6 +153,7 @@ def _published(results: dict) -> list[str]:
 def render_markdown(results: dict) -> str:
     """The report text: header, one section per task, published numbers apart, the plots."""
     lines = _header(results)
+    lines[-2:-2] = _summary(results)
     sections = {"classification": _classification_section, "mutations": _mutations_section,
                 "compression": _compression_section}
     for task in results["tasks"]:

@@ -17,7 +17,7 @@ import torch
 from bioLM.benchmark import metrics as M
 from bioLM.benchmark.baselines import run_baseline
 from bioLM.benchmark.evaluators import TaskEmbeddings, run_evaluator
-from bioLM.benchmark.suite import Suite, TaskSpec
+from bioLM.benchmark.suite import FINETUNED, Suite, TaskSpec
 from bioLM.benchmark.tasks import find_leakage, prepare_task
 from bioLM.errors import ConfigError, InputFormatError
 
@@ -98,15 +98,17 @@ def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: Mod
 
         net, tokenizer = load(model.path, device=suite.device, precision=suite.precision)
         embeddings = TaskEmbeddings(net, tokenizer, train.sequences, test.sequences, suite.embed_max_tokens,
-                                    suite.probe_layers, suite.window_overlap)
+                                    suite.probe_layers, suite.window_overlap, task.splits["validation"].sequences,
+                                    suite.rc_average and task.alphabet == "dna")
     methods = [(n, "evaluator") for n in suite.evaluators] + [
         (n, "baseline") for n in suite.baselines if n != "aa-composition" or task.alphabet == "protein"]
     rows, every_seed = [], {}
     for name, role in methods:
-        start, probabilities = time.perf_counter(), []
+        start, probabilities, details = time.perf_counter(), [], []
         for seed in suite.seeds:
             if role == "evaluator":
-                p = run_evaluator(name, embeddings, task, model.path, suite.budget, seed)
+                p, detail = run_evaluator(name, embeddings, task, model.path, suite, seed)
+                details.append(detail)
             else:
                 p = run_baseline(name, train.sequences, train.labels, test.sequences, task.alphabet,
                                  suite.budget, seed)
@@ -115,6 +117,8 @@ def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: Mod
         every_seed[name] = probabilities
         row = {"method": name, "role": role, "wall_s": wall,
                "metrics": _metric_block(test.labels, probabilities, names, suite.bootstrap)}
+        if any(details):
+            row["details"] = details  # one per seed: chosen probe layer, fine-tuning epochs
         if leakage.n_duplicates:
             row["dedup_metrics"] = _metric_block(test.labels[keep], [p[keep] for p in probabilities], names,
                                                  suite.bootstrap)
@@ -125,14 +129,25 @@ def classification_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: Mod
                     **M.paired_difference(M.mcc, test.labels, every_seed[a], every_seed[b], suite.bootstrap)}
                    for a, role_a in methods if role_a == "evaluator"
                    for b, role_b in methods if role_b == "baseline"]
+    gains = pretraining_gains(test.labels, every_seed, suite.bootstrap)
     predictions_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(predictions_dir / f"{spec.name}.npz", y=test.labels, seeds=np.asarray(suite.seeds),
                         **{name: np.stack(p) for name, p in every_seed.items()})
     result = {"name": spec.name, "type": "classification", "path": str(spec.path), "primary_metric": "mcc",
               "classes": task.label_names, "alphabet": task.alphabet,
               "sizes": {s: len(task.splits[s]) for s in task.splits}, "leakage": leakage.as_dict(), "rows": rows,
-              "comparisons": comparisons}
+              "comparisons": comparisons, "pretraining_gain": gains}
     return result, {"y": test.labels, "probabilities": {name: p[0] for name, p in every_seed.items()}}
+
+
+def pretraining_gains(y: np.ndarray, every_seed: dict[str, list[np.ndarray]], n_boot: int) -> list[dict]:
+    """MCC of each fine-tuned evaluator (``finetune``, ``finetune-lora``) minus ``scratch`` (same architecture,
+    budget and seeds, random init), with a paired bootstrap CI over the test items; empty without ``scratch``."""
+    if "scratch" not in every_seed:
+        return []
+    return [{"method": name, "control": "scratch", "metric": "mcc",
+             **M.paired_difference(M.mcc, y, every_seed[name], every_seed["scratch"], n_boot)}
+            for name in FINETUNED if name in every_seed]
 
 
 def _fitness(path: Path, column: str) -> np.ndarray:
@@ -179,6 +194,26 @@ def compression_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: ModelU
     return {"name": spec.name, "type": "compression", "primary_metric": "bits_per_letter", "files": files}
 
 
+def summarize_run(tasks: list[dict]) -> dict:
+    """Across classification tasks: the pretraining gain per task, and per evaluator / baseline pair how many
+    tasks the evaluator is better, worse or not resolved (paired bootstrap verdicts on MCC)."""
+    gains = [{"task": t["name"], **g} for t in tasks for g in t.get("pretraining_gain", [])]
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for task in tasks:
+        for c in task.get("comparisons", []):
+            tally = counts.setdefault((c["evaluator"], c["baseline"]), {"better": 0, "worse": 0, "not resolved": 0})
+            tally[c["verdict"]] += 1
+    return {"pretraining_gain": gains,
+            "verdicts": [{"evaluator": e, "baseline": b, **tally} for (e, b), tally in counts.items()]}
+
+
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
 def environment() -> dict:
     """Versions and hardware for results.json."""
     import os
@@ -188,13 +223,19 @@ def environment() -> dict:
     import transformers
 
     import bioLM
+    from bioLM.hardware import cpu_flags, fast_bf16, resolve_precision
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    cpu_model = next((line.partition(":")[2].strip() for line in _cpuinfo().splitlines()
+                      if line.startswith("model name")), None)
     return {"versions": {"bioLM": bioLM.__version__, "python": platform.python_version(), "torch": torch.__version__,
                          "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,
                          "numpy": np.__version__},
             "hardware": {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
                          "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
+                         "cpu_model": cpu_model, "cpu_bf16_flags": sorted(f for f in cpu_flags() if "bf16" in f),
+                         "bf16_native": fast_bf16("cuda" if gpu else "cpu"),
+                         "precision_auto": resolve_precision("auto"),
                          "platform": platform.platform()}}
 
 
@@ -239,5 +280,6 @@ def _run(suite: Suite, data_dir: Path, out_dir: Path) -> BenchmarkResult:
                "model": {"path": str(model.path) if model.path else None, "pretraining": model.pretraining},
                "seeds": list(suite.seeds), "bootstrap": suite.bootstrap, **environment(), "tasks": tasks,
                "published": [p.__dict__ for p in suite.published]}
+    results["summary"] = summarize_run(tasks)
     results["wall_s"] = time.perf_counter() - start
     return BenchmarkResult(results, predictions, out_dir)

@@ -24,7 +24,9 @@ from typing import Any, Literal
 
 from bioLM.errors import ConfigError
 
-EVALUATORS = ("embedding-lr", "extractive-lr", "abstractive-lr", "finetune")
+EVALUATORS = ("embedding-lr", "extractive-lr", "abstractive-lr", "finetune", "finetune-lora", "scratch")
+FINETUNED = ("finetune", "finetune-lora")
+"""Evaluators whose difference from ``scratch`` is the pretraining gain."""
 BASELINES = ("kmer-4", "kmer-6", "cnn", "aa-composition")
 TaskType = Literal["classification", "mutations", "compression"]
 
@@ -54,7 +56,13 @@ class Budget:
     learning_rate: float = 1e-3
     """Learning rate of the CNN and the heads (fine-tuning uses ``finetune_learning_rate``)."""
     finetune_learning_rate: float = 1e-4
-    """AdamW learning rate of fine-tuning."""
+    """AdamW learning rate of fine-tuning (``finetune``, ``finetune-lora`` and ``scratch`` alike)."""
+    finetune_schedule: Literal["constant", "linear", "cosine"] = "cosine"
+    """Fine-tuning learning rate after the warmup: constant or decayed to 0 over ``epochs`` (linear, cosine)."""
+    warmup_fraction: float = 0.1
+    """Fraction of the fine-tuning steps with a linear warmup."""
+    patience: int = 3
+    """Fine-tuning: epochs without a better validation loss before stopping (the best epoch is kept)."""
 
 
 @dataclass
@@ -120,6 +128,12 @@ class Suite:
     probe_layers: list[int] | str = field(default_factory=lambda: [-1])
     """Layers whose mean-pooled embeddings ``embedding-lr`` concatenates (ints, negative allowed, or ``all``:
     the embedding output and every block)."""
+    probe_select: Literal["concat", "validation"] = "concat"
+    """Several ``probe_layers``: ``concat`` puts them side by side in one probe; ``validation`` fits one probe per
+    layer and keeps the layer with the best validation MCC (the test split is never used to choose)."""
+    rc_average: bool = False
+    """DNA: average each sequence with its reverse complement (mean-pooled embeddings of ``embedding-lr``,
+    logits of the fine-tuned evaluators); protein tasks ignore it."""
     device: str = "auto"
     """auto | cpu | cuda | cuda:N: where the model under test runs."""
     precision: str = "auto"

@@ -84,10 +84,23 @@ class FinetuneConfig:
     lora_target_modules: list[str] | None = None
     """Linear layers that get adapters, by name (e.g. ``q_proj``, ``v_proj``); None: every linear layer of the
     transformer blocks."""
+    lr_schedule: Literal["constant", "linear", "cosine"] = "constant"
+    """Learning rate after the warmup: constant, or decayed to 0 at the last step (linear or cosine)."""
+    warmup_fraction: float = 0.0
+    """Fraction of the training steps (``max_epochs`` x batches) over which the rate rises linearly from 0."""
+    from_scratch: bool = False
+    """Random initialization (the model config's init, seeded by ``seed``) instead of the pretrained weights:
+    the same architecture and tokenizer trained with the same budget, the control of the pretraining gain."""
+    reverse_complement_average: bool = False
+    """DNA: average the logits of each evaluated sequence and its reverse complement (training is unchanged)."""
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision={self.precision!r} is not valid; choose one of {list(PRECISIONS)}")
+        if self.lr_schedule not in ("constant", "linear", "cosine"):
+            raise ConfigError(f"lr_schedule={self.lr_schedule!r} is not valid; choose constant, linear or cosine")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise ConfigError(f"warmup_fraction={self.warmup_fraction} must be in [0, 1)")
 
     def trainer_device(self) -> tuple[str, list[int] | int, str]:
         """Lightning ``(accelerator, devices, precision)`` for :attr:`device` and :attr:`precision`."""
@@ -199,7 +212,29 @@ class SequenceTaskModule(L.LightningModule):
         groups = [{"params": head, "lr": self.config.learning_rate * self.config.head_lr_multiplier}]
         if body:
             groups.append({"params": body, "lr": self.config.learning_rate})
-        return torch.optim.AdamW(groups, weight_decay=self.config.weight_decay)
+        optimizer = torch.optim.AdamW(groups, weight_decay=self.config.weight_decay)
+        if self.config.lr_schedule == "constant" and self.config.warmup_fraction == 0:
+            return optimizer
+        factor = lr_factor(self.config.lr_schedule, self.config.warmup_fraction,
+                           int(self.trainer.estimated_stepping_batches))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def lr_factor(schedule: str, warmup_fraction: float, total_steps: int):
+    """``step -> multiplier`` of the base rate: linear warmup over ``warmup_fraction`` of ``total_steps``, then
+    constant, or a linear / cosine decay to 0 at ``total_steps``."""
+    total = max(1, total_steps)
+    warmup = int(warmup_fraction * total)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        if schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 1.0 - progress if schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * progress))
+    return factor
 
 
 def _is_head(model, name: str) -> bool:
@@ -234,6 +269,8 @@ def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
             raise ConfigError(f"pooling={config.pooling!r} with lora: adapters are made for the standard "
                               "classifier of the base model, which pools the last token; drop the pooling option")
         model = classifier_from_llama(model, config.pooling)  # a bioLM export: Llama weights, bioLM pooling
+    if config.from_scratch:
+        model = reinitialize(model, config.seed)
     if config.freeze_backbone:
         model.base_model.requires_grad_(False)
     if directory.kind == "masked":
@@ -242,6 +279,13 @@ def load_for_task(model_dir: str | Path, task: Task, config: FinetuneConfig):
         eos = (tokenizer.eos_token_id,) if tokenizer.eos_token_id is not None else ()
         special = (directory.prefix, eos)
     return model, tokenizer, special
+
+
+def reinitialize(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """A model of ``model``'s class and config with every weight drawn afresh by the config's initialization,
+    seeded by ``seed``: the same architecture (and head) without what pretraining learned."""
+    torch.manual_seed(seed)
+    return type(model)(model.config).to(next(model.parameters()).dtype).train(model.training)
 
 
 @torch.inference_mode()
@@ -302,10 +346,23 @@ def finetune(model_dir: str | Path, task: Task | str | Path, out_dir: str | Path
     result = FinetuneResult(Path(out_dir), epochs=trainer.current_epoch, best_epoch=module.best_epoch)
     for split in ("validation", "test"):
         logits = predict(model, data[split], pad, regression)
+        if config.reverse_complement_average:
+            logits = (logits + predict(model, _reverse_complement(task.splits[split], tokenizer, context, task,
+                                                                  special), pad, regression)) / 2
         result.logits[split] = logits
         result.metrics[split] = split_metrics(task.kind, logits, task.splits[split].labels)
     _export(model, tokenizer, result, task, config, module.history, model_dir)
     return result
+
+
+def _reverse_complement(split: TaskSplit, tokenizer, context: int | None, task: Task, special) -> _Encoded:
+    """The split's sequences reverse-complemented (DNA only), encoded like the forward strand."""
+    from bioLM.alphabet import reverse_complement
+
+    if task.alphabet != "dna":
+        raise ConfigError(f"reverse_complement_average needs a DNA task; {task.name!r} is {task.alphabet}")
+    flipped = TaskSplit([reverse_complement(s) for s in split.sequences], split.labels)
+    return _Encoded(flipped, tokenizer, context, f"{task.name} (reverse complement)", special)
 
 
 def finite_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, float | None]]:

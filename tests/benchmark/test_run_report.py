@@ -69,13 +69,15 @@ def test_cli_reports_a_bad_suite_without_traceback(tmp_path, capsys):
 
 def test_finetune_evaluator_returns_test_probabilities(tiny_model, motif_task):
     from bioLM.benchmark.evaluators import finetune_probabilities
-    from bioLM.benchmark.suite import Budget
+    from bioLM.benchmark.suite import Budget, Suite
     from bioLM.benchmark.tasks import prepare_task
 
     task = prepare_task(motif_task, "fasta", 0, None, None)
-    proba = finetune_probabilities(tiny_model, task, Budget(epochs=1, batch_size=32), seed=0)
+    suite = Suite(budget=Budget(epochs=1, batch_size=32), device="cpu")
+    proba, details = finetune_probabilities(tiny_model, task, suite, seed=0)
     assert proba.shape == (len(task.splits["test"]), 2)
     assert abs(float(proba.sum(1).mean()) - 1) < 1e-5
+    assert details["epochs"] >= 1 and details["best_epoch"] == 0 and "mcc" in details["validation"]
 
 
 def test_mutations_task_spearman(tmp_path):
