@@ -15,8 +15,8 @@ from bioLM.scoring.variants import score_variants
 SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 REFERENCE = "ACGTTGCAAC" * 20  # 200 bp
-VCF = ("##fileformat=VCFv4.2\n##contig=<ID=c1,length=200>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-       "c1\t5\tv1\tT\tG\t.\t.\t.\nc1\t50\tv2\tA\tC,T\t.\t.\t.\nc1\t120\tv3\tG\tA\t.\t.\t.\n").encode()
+VCF = (b"##fileformat=VCFv4.2\n##contig=<ID=c1,length=200>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+       b"c1\t5\tv1\tT\tG\t.\t.\t.\nc1\t50\tv2\tA\tC,T\t.\t.\t.\nc1\t120\tv3\tG\tA\t.\t.\t.\n")
 HEADER_BYTES = VCF.index(b"#CHROM")
 
 
