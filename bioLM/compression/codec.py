@@ -49,8 +49,9 @@ class CodecConfig:
     """Most lanes (batch rows) the symbol stream is cut into; 1 = one left-to-right pass (best ratio, slowest)."""
     min_lane_tokens: int = 1024
     """Fewest tokens per lane: short files use fewer lanes."""
-    threads: int = 1
-    """torch CPU threads while coding (decompression uses the same: floating-point reproducibility)."""
+    threads: int = 2
+    """torch CPU threads while coding (decompression uses the same: floating-point reproducibility). 2 is the
+    fastest on the project's 2-core machines when they are not shared (39 -> 59 kb/s both ways, RESULTS.md)."""
     block_steps: int = 256
     """Steps per block: each (block, lane) is model-coded or 2-bit, whichever is smaller."""
     context: int | None = None
