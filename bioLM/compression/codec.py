@@ -35,6 +35,7 @@ from bioLM.compression.sidestreams import (
 )
 from bioLM.compression.stepper import CodingAlphabet, LaneStepper, lane_sizes
 from bioLM.errors import ConfigError
+from bioLM.model.loading import model_context
 
 logger = logging.getLogger(__name__)
 SIDE_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
@@ -122,12 +123,18 @@ class CodingModel:
                  identity: str | None = None) -> None:
         if model is None:
             self.model_dir = Path(model_dir)
+            model, tokenizer = load_causal_lm(self.model_dir)  # the loader's checks come first
             self.identity = model_identity(self.model_dir)
-            model, tokenizer = load_causal_lm(self.model_dir)
         else:
             self.model_dir, self.identity = Path(model_dir or "."), identity or ""
         self.model, self.tokenizer = model, tokenizer
-        self.context = int(model.config.max_position_embeddings)
+        self.context = model_context(model, tokenizer)
+        if self.context is None:
+            raise ConfigError(f"{self.model_dir}: the model config does not say its context length")
+        start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        if start is None:
+            raise ConfigError(f"{self.model_dir}: the tokenizer has neither <bos> nor <eos> to start a lane with")
+        self.start_id = int(start)
         self.alphabet = CodingAlphabet.from_tokenizer(tokenizer)
         if len(self.alphabet.ids) == 0:
             raise ConfigError(f"{self.model_dir}: the tokenizer has no token made of A/C/G/T only; the "
@@ -148,7 +155,9 @@ class CodingModel:
         else:
             from bioLM.tokenization import encode_sequence
 
-            ids = np.asarray(encode_sequence(self.tokenizer, raw.tobytes().decode("ascii")), dtype=np.int64)
+            text = raw.tobytes().decode("ascii")
+            ids = np.asarray(encode_sequence(self.tokenizer, text) if self.tokenizer.init_kwargs.get("biolm")
+                             else self.tokenizer(text, add_special_tokens=False)["input_ids"], dtype=np.int64)
             symbols = np.where(ids < len(self._index), self._index[np.minimum(ids, len(self._index) - 1)], -1)
         if (symbols < 0).any() or self.letters(symbols).tobytes() != raw.tobytes():
             raise ConfigError(f"{record}: the tokenizer of {self.model_dir} does not spell these bases with "
@@ -174,8 +183,8 @@ class CodingModel:
         if isinstance(self.model, BioLMForCausalLM):
             from bioLM.compression.static_stepper import StaticLaneStepper
 
-            return StaticLaneStepper(self.model, self.alphabet.ids, lanes, context)
-        return LaneStepper(self.model, self.alphabet.ids, lanes, context)
+            return StaticLaneStepper(self.model, self.alphabet.ids, lanes, context, self.start_id)
+        return LaneStepper(self.model, self.alphabet.ids, lanes, context, self.start_id)
 
 
 @contextlib.contextmanager

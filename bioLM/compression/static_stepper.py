@@ -22,9 +22,10 @@ from bioLM.tokenization.special import BOS_ID
 class StaticLaneStepper:
     """Feeds one token per lane per step; returns next-token logits of the coding alphabet ``(L, V)`` fp32."""
 
-    def __init__(self, model, alphabet_ids: np.ndarray, lanes: int, context: int) -> None:
+    def __init__(self, model, alphabet_ids: np.ndarray, lanes: int, context: int, start_id: int = BOS_ID) -> None:
         from bioLM.model.modeling import rope_cos_sin
 
+        self.start_id = start_id
         config = model.config
         self.model, self.lanes, self.context = model, lanes, context
         self.keep = reprime_size(context)
@@ -43,7 +44,7 @@ class StaticLaneStepper:
     def start(self) -> torch.Tensor:
         """Feed ``<bos>`` to every lane; logits ``(L, V_alphabet)``."""
         self.position = 0
-        return self.feed(torch.full((self.lanes,), BOS_ID, dtype=torch.long))
+        return self.feed(torch.full((self.lanes,), self.start_id, dtype=torch.long))
 
     def feed(self, tokens: torch.Tensor) -> torch.Tensor:
         """Feed ``tokens`` (``(L,)`` ids) and return the next-token logits ``(L, V_alphabet)``."""

@@ -67,7 +67,8 @@ class CodingAlphabet:
     @classmethod
     def from_tokenizer(cls, tokenizer) -> CodingAlphabet:
         vocab = tokenizer.get_vocab()
-        chosen = sorted((i, t) for t, i in vocab.items() if t and set(t) <= set("ACGT") and i > 4)
+        special = set(tokenizer.all_special_ids)
+        chosen = sorted((i, t) for t, i in vocab.items() if t and set(t) <= set("ACGT") and i not in special)
         return cls(np.array([i for i, _ in chosen], dtype=np.int64), [t for _, t in chosen])
 
     def index_of(self) -> np.ndarray:
@@ -80,8 +81,8 @@ class CodingAlphabet:
 class LaneStepper:
     """Feeds one token per lane per step and returns the logits of the coding alphabet (fp32, CPU)."""
 
-    def __init__(self, model, alphabet_ids: np.ndarray, lanes: int, context: int) -> None:
-        self.model = model
+    def __init__(self, model, alphabet_ids: np.ndarray, lanes: int, context: int, start_id: int = BOS_ID) -> None:
+        self.model, self.start_id = model, start_id
         self.columns = torch.as_tensor(alphabet_ids, dtype=torch.long)
         self.lanes = lanes
         self.context = context
@@ -91,8 +92,8 @@ class LaneStepper:
         self.history = torch.empty(lanes, 0, dtype=torch.long)  # (L, <= keep - 1) last fed tokens
 
     def start(self) -> torch.Tensor:
-        """Feed ``<bos>`` to every lane; logits ``(L, V_alphabet)``."""
-        return self.feed(torch.full((self.lanes,), BOS_ID, dtype=torch.long))
+        """Feed the start token (``<bos>``, else ``<eos>``) to every lane; logits ``(L, V_alphabet)``."""
+        return self.feed(torch.full((self.lanes,), self.start_id, dtype=torch.long))
 
     def feed(self, tokens: torch.Tensor) -> torch.Tensor:
         """Feed ``tokens`` (shape ``(L,)``, token ids) and return the next-token logits ``(L, V_alphabet)``."""

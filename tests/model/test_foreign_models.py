@@ -94,6 +94,10 @@ def test_every_command_runs_on_a_foreign_causal_lm(name, models, genome, tmp_pat
     assert _scores(tmp_path / "m.scored.csv")[1] == {"log-likelihood-ratio"}
     assert main(["generate", "--model", model, "--n", "2", "--max-length", "6", "--out", str(tmp_path / "g.fa")]) == 0
     assert (tmp_path / "g.fa").read_text().count(">") == 2
+    packed = tmp_path / "s.blm"  # compress / decompress: byte-exact through the generic Hugging Face cache path
+    assert main(["compress", "--model", model, str(fasta), str(packed), "--lanes", "2", "--min-lane-tokens", "8"]) == 0
+    assert main(["decompress", "--model", model, str(packed), str(tmp_path / "back.fa")]) == 0
+    assert (tmp_path / "back.fa").read_bytes() == fasta.read_bytes()
 
 
 @pytest.mark.parametrize("name", ["gpt2_char", "llama_kmer"])
@@ -211,6 +215,9 @@ def test_masked_lm_commands_that_cannot_apply_say_why(models, tmp_path, capsys):
     assert main(["bits", "--model", model, str(fasta)]) == 2
     err = capsys.readouterr().err
     assert "bits needs a causal language model" in err and "Traceback" not in err
+    assert main(["compress", "--model", model, str(fasta), str(tmp_path / "x.blm")]) == 2
+    err = capsys.readouterr().err
+    assert "compress needs a causal language model" in err and not (tmp_path / "x.blm").exists()
     assert main(["score-mutations", "--model", str(models["esm_protein"]), "--sequence", WT, "--mutations",
                  str(_mutations(tmp_path / "m.csv", ["K2A"])), "--scoring", "log-likelihood-ratio"]) == 2
     assert "does not apply to a masked LM" in capsys.readouterr().err
