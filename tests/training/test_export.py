@@ -154,9 +154,14 @@ def test_overlapping_kmer_export_is_plain_for_transformers_and_overlapping_for_b
     assert plain("ACG CGT")["input_ids"] == original("ACGT")["input_ids"]
 
 
-def test_gelu_model_has_no_llama_form_and_stays_biolm(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_gelu_model_has_no_llama_form_and_stays_biolm(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from transformers import AutoModelForCausalLM
 
+    import logging
+
+    # a library imported by an earlier test in this worker may have disabled existing loggers (logging.config)
+    monkeypatch.setattr(logging.getLogger("bioLM.training.export"), "disabled", False)
     model = tiny_model(mlp="gelu")
     export_model(model, build_tokenizer("char"), tmp_path / "m")
     assert "no Llama equivalent" in caplog.text
