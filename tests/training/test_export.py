@@ -156,9 +156,9 @@ def test_overlapping_kmer_export_is_plain_for_transformers_and_overlapping_for_b
 
 def test_gelu_model_has_no_llama_form_and_stays_biolm(tmp_path: Path, caplog: pytest.LogCaptureFixture,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from transformers import AutoModelForCausalLM
-
     import logging
+
+    from transformers import AutoModelForCausalLM
 
     # a library imported by an earlier test in this worker may have disabled existing loggers (logging.config)
     monkeypatch.setattr(logging.getLogger("bioLM.training.export"), "disabled", False)
