@@ -42,7 +42,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from bioLM.heads import AbstractiveSummarizer, ExtractiveSummarizer, planted
+from bioLM.summarize import AbstractiveSummarizer, ExtractiveSummarizer, planted
 
 GUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tasks" / "dna" / "gue" / "prom" / \
     "prom_core_all"

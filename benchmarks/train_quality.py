@@ -73,7 +73,7 @@ def model_bits_per_base(model_dir: Path, bases: str) -> dict:
 def pretrain_on_ecoli(name: str, steps: int, out_root: Path, quick: bool) -> tuple[Path, dict]:
     """Run recipe ``name`` on the training genomes (re-using a finished run); (model dir, run summary)."""
     from bioLM.training import Recipe
-    from bioLM.training.plots import read_metric_logs
+    from bioLM.training.curves import read_metric_logs
     from bioLM.training.pretraining import pretrain
 
     out_dir = out_root / name
@@ -97,7 +97,7 @@ def pretrain_on_ecoli(name: str, steps: int, out_root: Path, quick: bool) -> tup
 
 def quality_section(steps: dict[str, int], out_root: Path, max_bases: int | None, quick: bool) -> dict:
     """Pretrain each recipe and score the held-out genome; classic compressors on the same bases."""
-    from bioLM.compression.baselines import classic_bits_per_base
+    from bioLM.compression.classic import classic_bits_per_base
 
     if not DNA.is_dir():
         return {"status": "skipped", "reason": f"{DNA} is absent"}

@@ -4,13 +4,13 @@ and a dict of details for results.json (chosen layer, epochs).
 * ``embedding-lr``: frozen mean-pooled embeddings -> standardized logistic regression. Several
   ``probe_layers`` are concatenated (``probe_select: concat``) or one probe per layer is fitted and the layer
   with the best *validation* MCC is kept (``probe_select: validation``);
-* ``extractive-lr``: per-token embeddings -> :class:`~bioLM.heads.ExtractiveSummarizer` (mean of the selected
+* ``extractive-lr``: per-token embeddings -> :class:`~bioLM.summarize.ExtractiveSummarizer` (mean of the selected
   tokens) -> logistic regression;
-* ``abstractive-lr``: per-token embeddings -> :class:`~bioLM.heads.AbstractiveSummarizer` (supervised,
+* ``abstractive-lr``: per-token embeddings -> :class:`~bioLM.summarize.AbstractiveSummarizer` (supervised,
   ``n_components`` dims) -> logistic regression;
-* ``finetune``: :func:`bioLM.scoring.finetune.finetune` of the whole model with the suite's budget (early
+* ``finetune``: :func:`bioLM.finetuning.finetune.finetune` of the whole model with the suite's budget (early
   stopping and the kept epoch chosen on the validation split, warmup + decaying learning rate);
-* ``finetune-lora``: the same with LoRA adapters (:mod:`bioLM.scoring.lora`);
+* ``finetune-lora``: the same with LoRA adapters (:mod:`bioLM.finetuning.lora`);
 * ``scratch``: the same architecture, tokenizer and budget as ``finetune`` from random initialization;
   ``finetune - scratch`` is the pretraining gain.
 
@@ -34,7 +34,7 @@ from sklearn.preprocessing import StandardScaler
 from bioLM.benchmark.baselines import _full_proba, logistic_regression
 from bioLM.benchmark.metrics import mcc
 from bioLM.benchmark.suite import Budget, Suite
-from bioLM.scoring.tasks import Task
+from bioLM.finetuning.tasks import Task
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def embedding_lr_best_layer(embeddings: TaskEmbeddings, y_train: np.ndarray, y_v
 def summarizer_lr(kind: str, embeddings: TaskEmbeddings, y_train: np.ndarray, budget: Budget,
                   seed: int) -> np.ndarray:
     """Extractive (``kind='extractive'``) or abstractive summarizer fitted on the labels, then LR."""
-    from bioLM.heads import AbstractiveSummarizer, ExtractiveSummarizer
+    from bioLM.summarize import AbstractiveSummarizer, ExtractiveSummarizer
 
     train, test = embeddings.get("per-token")
     if kind == "extractive":
@@ -133,7 +133,7 @@ def finetune_probabilities(model_dir: Path, task: Task, suite: Suite, seed: int,
                            from_scratch: bool = False) -> tuple[np.ndarray, dict]:
     """Fine-tune the whole model (or LoRA adapters, or the architecture from random init) with the suite's
     budget; test probabilities (seed ``seed``) and details (epochs, best epoch, validation metrics)."""
-    from bioLM.scoring import finetune as ft
+    from bioLM.finetuning import finetune as ft
 
     budget: Budget = suite.budget
     config = ft.FinetuneConfig(

@@ -96,10 +96,10 @@ def bits_bars(task: dict, path: Path) -> Path:
 
 
 def learning_curve(pretraining: dict | None, path: Path) -> Path | None:
-    """The pretraining run's learning curve (drawn by :func:`bioLM.training.plots.plot_learning_curve`)."""
+    """The pretraining run's learning curve (drawn by :func:`bioLM.training.curves.plot_learning_curve`)."""
     if not pretraining:
         return None
-    from bioLM.training.plots import plot_learning_curve
+    from bioLM.training.curves import plot_learning_curve
 
     made = plot_learning_curve(pretraining["run_dir"])
     if made is None:

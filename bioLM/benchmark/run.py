@@ -18,8 +18,8 @@ from bioLM.benchmark import metrics as M
 from bioLM.benchmark.baselines import run_baseline
 from bioLM.benchmark.evaluators import TaskEmbeddings, run_evaluator
 from bioLM.benchmark.suite import FINETUNED, Suite, TaskSpec
-from bioLM.benchmark.tasks import find_leakage, prepare_task
 from bioLM.errors import ConfigError, InputFormatError
+from bioLM.finetuning.tasks import find_leakage, prepare_task
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def prepare_model(suite: Suite, data_dir: Path, out_dir: Path) -> ModelUnderTest
     if not spec.recipe:
         return ModelUnderTest(None)
     from bioLM.training import Recipe
-    from bioLM.training.plots import read_metric_logs
+    from bioLM.training.curves import read_metric_logs
     from bioLM.training.pretraining import pretrain
 
     run_dir = out_dir / "pretrain"
@@ -180,7 +180,7 @@ def mutations_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: ModelUnd
 
 def compression_task(suite: Suite, spec: TaskSpec, data_dir: Path, model: ModelUnderTest) -> dict:
     """Bits per base/residue of each file against gzip / bzip2 / xz."""
-    from bioLM.benchmark.compression import file_bits_with_ci
+    from bioLM.benchmark.bits_per_base import file_bits_with_ci
 
     files = []
     for name in spec.files:

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bioLM.compression.baselines import classic_bits_per_base
+    from bioLM.compression.classic import classic_bits_per_base
     from bioLM.io import read_fastx
     from bioLM.io.info import file_info
     from bioLM.synthetic import demo_corpus

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bioLM.cli.options import add_options, add_runtime_arguments, build_options
 
-OPTIONS = "bioLM.scoring.finetune:FinetuneConfig"
+OPTIONS = "bioLM.finetuning.finetune:FinetuneConfig"
 LORA = ["lora", "lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules"]
 
 
@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bioLM.scoring.finetune import FinetuneConfig, finetune, finite_metrics
-    from bioLM.scoring.tasks import load_task
+    from bioLM.finetuning.finetune import FinetuneConfig, finetune, finite_metrics
+    from bioLM.finetuning.tasks import load_task
 
     config = build_options(FinetuneConfig, args)
     task = load_task(args.task, fmt=args.task_format, seed=args.seed)

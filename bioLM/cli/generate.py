@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bioLM.cli.options import add_options, add_runtime_arguments, build_options
 
-OPTIONS = "bioLM.scoring.generate:GenerateOptions"
+OPTIONS = "bioLM.generation:GenerateOptions"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bioLM.scoring.generate import generate
+    from bioLM.generation import generate
 
     options = build_options(OPTIONS, args)
     sequences = generate(args.model, args.out if args.out is not None else sys.stdout, options,

@@ -7,7 +7,7 @@
 """
 
 from bioLM.compression.adaptive import AdaptiveConfig
-from bioLM.compression.baselines import classic_bits_per_base
+from bioLM.compression.classic import classic_bits_per_base
 from bioLM.compression.codec import CodecConfig, CodecReport, CodingModel, compress_fasta, decompress
 from bioLM.compression.container import ContainerError, ModelMismatchError, model_identity
 

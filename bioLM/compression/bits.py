@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bioLM.compression.baselines import classic_bits_per_base
+from bioLM.compression.classic import classic_bits_per_base
 from bioLM.compression.sidestreams import split_record
 from bioLM.compression.stepper import lane_sizes, segments
 from bioLM.errors import ConfigError

@@ -1,7 +1,7 @@
 """Model cards (``README.md``) of exported models: what was trained, on what, how well, and how to load it.
 
 Plain text functions of plain dicts (the recipe, the corpus manifest, the metrics), shared by the
-pretraining export (:mod:`bioLM.training.export`) and fine-tuning (:mod:`bioLM.scoring.finetune`). Wording
+pretraining export (:mod:`bioLM.training.export`) and fine-tuning (:mod:`bioLM.finetuning.finetune`). Wording
 follows the alphabet: bits per *base* for DNA, bits per *residue* for protein. The licence is left for the
 person who shares the weights to set (a comment in the metadata block says so).
 """

@@ -119,8 +119,8 @@ def _save_weights(model, out_dir: Path, tokenizer) -> str:
 
     ``generation_config.json`` suppresses what ``biolm generate`` never samples (special tokens but <eos>, the
     padding rows of the vocabulary), so plain ``model.generate`` samples only real tokens too."""
+    from bioLM.generation import suppressed_tokens
     from bioLM.model.llama import exportable_as_llama, to_llama
-    from bioLM.scoring.generate import suppressed_tokens
 
     for stale in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"):
         (out_dir / stale).unlink(missing_ok=True)

@@ -31,8 +31,8 @@ from bioLM.training.callbacks import (
     build_loggers,
     trim_logs,
 )
+from bioLM.training.curves import plot_learning_curve
 from bioLM.training.module import BioLMLightningModule, TrainingDivergedError
-from bioLM.training.plots import plot_learning_curve
 from bioLM.training.progress import StopOnRequest, TrainingInterrupted, TrainingProgress, graceful_interrupt
 from bioLM.training.recipe import Recipe
 

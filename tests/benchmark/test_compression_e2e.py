@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bioLM.benchmark.compression import file_bits_with_ci
+from bioLM.benchmark.bits_per_base import file_bits_with_ci
 from bioLM.cli import main
 from bioLM.synthetic import random_protein, write_fasta_records
 

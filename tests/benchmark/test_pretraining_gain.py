@@ -16,8 +16,8 @@ from bioLM.benchmark.evaluators import TaskEmbeddings, embedding_lr_best_layer
 from bioLM.benchmark.run import run_benchmark
 from bioLM.benchmark.suite import Suite
 from bioLM.errors import ConfigError
-from bioLM.scoring.finetune import FinetuneConfig, finetune, load_for_task, lr_factor
-from bioLM.scoring.tasks import Task, TaskSplit
+from bioLM.finetuning.finetune import FinetuneConfig, finetune, load_for_task, lr_factor
+from bioLM.finetuning.tasks import Task, TaskSplit
 from bioLM.synthetic import planted_motif_dataset
 
 

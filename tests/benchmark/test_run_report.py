@@ -70,7 +70,7 @@ def test_cli_reports_a_bad_suite_without_traceback(tmp_path, capsys):
 def test_finetune_evaluator_returns_test_probabilities(tiny_model, motif_task):
     from bioLM.benchmark.evaluators import finetune_probabilities
     from bioLM.benchmark.suite import Budget, Suite
-    from bioLM.benchmark.tasks import prepare_task
+    from bioLM.finetuning.tasks import prepare_task
 
     task = prepare_task(motif_task, "fasta", 0, None, None)
     suite = Suite(budget=Budget(epochs=1, batch_size=32), device="cpu")

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from bioLM.benchmark.suite import Suite
-from bioLM.benchmark.tasks import find_leakage, load_benchmark_task, subset
 from bioLM.errors import ConfigError
-from bioLM.scoring.tasks import TaskSplit
+from bioLM.finetuning.tasks import TaskSplit, find_leakage, load_benchmark_task, subset
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,8 +17,8 @@ TARGETS = [
     "bioLM.training.recipe:DataConfig",
     "bioLM.scoring.variants:VariantScoringConfig",
     "bioLM.scoring.mutations:MutationScoringConfig",
-    "bioLM.scoring.generate:GenerateOptions",
-    "bioLM.scoring.finetune:FinetuneConfig",
+    "bioLM.generation:GenerateOptions",
+    "bioLM.finetuning.finetune:FinetuneConfig",
 ]
 
 
@@ -63,7 +63,7 @@ def test_bad_choice_is_refused_by_argparse(capsys):
 
 
 def test_finetune_lists_are_comma_separated():
-    from bioLM.scoring.finetune import FinetuneConfig
+    from bioLM.finetuning.finetune import FinetuneConfig
 
     base = ["finetune", "--model", "m", "--task", "t", "--out", "o"]
     assert build_options(FinetuneConfig, _parse(base)).lora_target_modules is None
@@ -85,12 +85,12 @@ def test_score_variants_builds_its_config_with_runtime_flags():
 
 def test_help_comes_from_the_field_docstring_and_types_from_annotations():
     parser = argparse.ArgumentParser()
-    add_options(parser, "bioLM.scoring.generate:GenerateOptions", only=["top_p", "prompt"])
+    add_options(parser, "bioLM.generation:GenerateOptions", only=["top_p", "prompt"])
     text = parser.format_help()
     assert "Nucleus sampling" in text and "(default: 1.0)" in text
     assert parser.parse_args(["--top-p", "0.5"]).top_p == 0.5
     with pytest.raises(LookupError, match="no field"):
-        add_options(argparse.ArgumentParser(), "bioLM.scoring.generate:GenerateOptions", only=["nope"])
+        add_options(argparse.ArgumentParser(), "bioLM.generation:GenerateOptions", only=["nope"])
 
 
 @pytest.mark.parametrize("argv", [

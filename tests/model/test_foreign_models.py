@@ -225,8 +225,8 @@ def test_masked_lm_commands_that_cannot_apply_say_why(models, tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["esm_protein", "gpt2_char"])
 def test_finetune_a_foreign_model(name, models, tmp_path, rng):
-    from bioLM.scoring.finetune import finetune
-    from bioLM.scoring.tasks import Task, TaskSplit
+    from bioLM.finetuning.finetune import finetune
+    from bioLM.finetuning.tasks import Task, TaskSplit
 
     letters = "ACGT" if name == "gpt2_char" else "LAGVSE"
 

@@ -14,9 +14,9 @@ from bioLM.data.shards import open_split
 from bioLM.errors import ConfigError, InputFormatError
 from bioLM.synthetic import demo_corpus
 from bioLM.training.callbacks import read_losses
+from bioLM.training.curves import read_metric_logs
 from bioLM.training.export import export_checkpoint, load_checkpoint
 from bioLM.training.module import BioLMLightningModule, TrainingDivergedError
-from bioLM.training.plots import read_metric_logs
 from bioLM.training.pretraining import pretrain
 from bioLM.training.recipe import Recipe
 

@@ -8,9 +8,9 @@ import torch
 
 from bioLM.alphabet import gc_fraction
 from bioLM.errors import AlphabetError
+from bioLM.finetuning.finetune import finetune
+from bioLM.finetuning.tasks import Task, TaskSplit
 from bioLM.metrics import classification_metrics, regression_metrics
-from bioLM.scoring.finetune import finetune
-from bioLM.scoring.tasks import Task, TaskSplit
 from bioLM.synthetic import random_dna
 
 

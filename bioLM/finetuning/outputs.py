@@ -3,7 +3,7 @@ the per-epoch ``history.tsv``, ``learning_curve.png`` and a ``README.md`` model 
 
 Layout of ``out_dir``: a full fine-tune is a standard ``AutoModelForSequenceClassification`` directory
 (``config.json`` with the task's label names in ``id2label``); a LoRA fine-tune is a PEFT adapter directory
-(see :mod:`bioLM.scoring.lora`). Both keep the tokenizer loadable by plain ``AutoTokenizer`` and the bioLM
+(see :mod:`bioLM.finetuning.lora`). Both keep the tokenizer loadable by plain ``AutoTokenizer`` and the bioLM
 tokenizer identity in ``biolm.json``; the CSV metric logs of the run are in ``logs/metrics.csv``.
 """
 
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 def write_outputs(model, tokenizer, out_dir: Path, summary: dict[str, Any], history: list[dict[str, float]],
                   base_model: str | Path, alphabet: str | None) -> None:
     """Write everything a fine-tuning run leaves behind into ``out_dir`` (see the module docstring)."""
-    from bioLM.scoring.lora import is_peft_model
+    from bioLM.finetuning.lora import is_peft_model
 
     out_dir.mkdir(parents=True, exist_ok=True)
     adapter = is_peft_model(model)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bioLM.errors import AlphabetError, ConfigError, InputFormatError
-from bioLM.scoring.tasks import detect_format, load_task, stratified_split
+from bioLM.finetuning.tasks import detect_format, load_task, stratified_split
 from bioLM.synthetic import write_fasta_records
 
 

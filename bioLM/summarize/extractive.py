@@ -4,7 +4,7 @@
   selector built from what each standard selector exploits: stability selection over complementary pairs
   of half-samples, where the selection criterion (univariate F, stepwise discriminant analysis, sparse L1
   logistic, extremely randomized trees, their union or consensus) and a redundancy filter are chosen by
-  held-out score on the training data only (:mod:`bioLM.heads._stability`). ``scores_`` is each feature's
+  held-out score on the training data only (:mod:`bioLM.summarize._stability`). ``scores_`` is each feature's
   selection frequency; ``get_support``, ``transform`` and ``get_feature_names_out`` come from
   :class:`~sklearn.feature_selection.SelectorMixin`; with blocks, ``get_feature_blocks_out`` names the
   block of each kept feature.
@@ -33,10 +33,10 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from bioLM.errors import ConfigError, InputFormatError
-from bioLM.heads import _torch as T
-from bioLM.heads._stability import CRITERIA, stability_select
-from bioLM.heads.blocks import is_block_input
-from bioLM.heads.tabular import Standardizer, fit_matrix, is_classification, transform_matrix
+from bioLM.summarize import _torch as T
+from bioLM.summarize._stability import CRITERIA, stability_select
+from bioLM.summarize.blocks import is_block_input
+from bioLM.summarize.tabular import Standardizer, fit_matrix, is_classification, transform_matrix
 
 
 class _ExtractiveNet(nn.Module):
@@ -73,7 +73,7 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
     k : int or "all", items kept (per sample for sequences); ignored when ``threshold`` is set.
     threshold : float or None, keep items whose score is >= threshold (matrices: selection frequency;
         sequences: attention), both in [0, 1].
-    criteria : "auto" (all of :data:`~bioLM.heads._stability.CRITERIA`) or a tuple of their names: the
+    criteria : "auto" (all of :data:`~bioLM.summarize._stability.CRITERIA`) or a tuple of their names: the
         candidates the held-out halves choose from (matrices).
     redundancy : tuple of correlation cut-offs the held-out halves choose from; 1.0 keeps correlated
         features, 0.9 skips a feature correlated >= 0.9 with one already kept (matrices).

@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
-from bioLM.heads import AbstractiveSummarizer, planted
+from bioLM.summarize import AbstractiveSummarizer, planted
 
 
 def _split(X, y):

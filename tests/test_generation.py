@@ -5,9 +5,9 @@ import pytest
 
 from bioLM.cli import main
 from bioLM.errors import AlphabetError, ConfigError
+from bioLM.generation import GenerateOptions, generate, generate_sequences
 from bioLM.io import read_fastx
 from bioLM.model.loading import load as load_model
-from bioLM.scoring.generate import GenerateOptions, generate, generate_sequences
 from bioLM.scoring.likelihood import log_likelihoods
 
 

@@ -6,7 +6,7 @@ import warnings
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from bioLM.heads import AbstractiveSummarizer, ExtractiveSummarizer
+from bioLM.summarize import AbstractiveSummarizer, ExtractiveSummarizer
 
 # Checks that genuinely cannot apply, per estimator class, with the reason. Both heads pass every
 # check of scikit-learn 1.9 today, so the lists are empty; add here rather than skipping in a test.

@@ -4,11 +4,11 @@ The pretrained causal LM's backbone is loaded into ``AutoModelForSequenceClassif
 ``BioLMForSequenceClassification``: a linear head on the last token, or the mean, of the final hidden
 states). Inputs are ``<bos> sequence <eos>``; a sequence longer than the model's context is truncated to
 it, and the count is logged (never silent). Full fine-tuning, ``freeze_backbone`` to train the head only, or
-``lora`` to train low-rank adapters and the head (:mod:`bioLM.scoring.lora`; the output is a PEFT adapter).
+``lora`` to train low-rank adapters and the head (:mod:`bioLM.finetuning.lora`; the output is a PEFT adapter).
 Early stopping watches the validation loss; the weights of the best validation epoch are kept and exported
 with the tokenizer as a directory loadable by ``AutoModelForSequenceClassification.from_pretrained``, plus
 ``metrics.json``, a model card, ``logs/metrics.csv``, ``history.tsv`` and ``learning_curve.png``
-(:mod:`bioLM.scoring.finetune_export`).
+(:mod:`bioLM.finetuning.outputs`).
 
 Metrics: classification: AUROC (one-vs-rest macro for more than two classes), MCC, accuracy;
 regression: Spearman's rho and R².
@@ -32,15 +32,15 @@ from torch.utils.data import DataLoader
 from transformers import AutoModelForSequenceClassification
 
 from bioLM.errors import ConfigError
+from bioLM.finetuning.lora import add_lora, trainable_parameters
+from bioLM.finetuning.outputs import write_outputs
+from bioLM.finetuning.tasks import Task, TaskSplit, load_task
 from bioLM.hardware import PRECISIONS, resolve_device, resolve_precision
 from bioLM.metrics import classification_metrics, regression_metrics
 from bioLM.model.batching import collate
 from bioLM.model.llama import classifier_from_llama
 from bioLM.model.loading import load_weights, model_context, open_directory
-from bioLM.scoring.finetune_export import write_outputs
 from bioLM.scoring.likelihood import encode
-from bioLM.scoring.lora import add_lora, trainable_parameters
-from bioLM.scoring.tasks import Task, TaskSplit, load_task
 
 logger = logging.getLogger(__name__)
 

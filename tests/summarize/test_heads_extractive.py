@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
 from bioLM.errors import InputFormatError
-from bioLM.heads import ExtractiveSummarizer, planted
+from bioLM.summarize import ExtractiveSummarizer, planted
 from bioLM.synthetic import planted_motif_dataset
 
 MOTIF = "TTGACA"

@@ -15,7 +15,7 @@ import torch
 
 from bioLM.alphabet import detect_alphabet
 from bioLM.benchmark.metrics import ratio_ci
-from bioLM.compression.baselines import classic_bits_per_base
+from bioLM.compression.classic import classic_bits_per_base
 
 
 def read_prefix(path: Path, max_letters: int | None) -> list[tuple[str, str]]:

@@ -5,11 +5,11 @@
 - :class:`AbstractiveSummarizer`: latent queries cross-attend over the items (dimension reduction to
   ``n_components``; supervised or reconstruction-trained).
 
-Both take a samples x features matrix (each feature a token: :mod:`bioLM.heads.tabular`) or per-token
+Both take a samples x features matrix (each feature a token: :mod:`bioLM.summarize.tabular`) or per-token
 embeddings of sequences (a 3-D array ``(n, L, d)`` with an optional ``mask``, or a list of ``(L_i, d)``).
 """
 
-from bioLM.heads.abstractive import AbstractiveSummarizer
-from bioLM.heads.extractive import ExtractiveSummarizer, SelectedItem
+from bioLM.summarize.abstractive import AbstractiveSummarizer
+from bioLM.summarize.extractive import ExtractiveSummarizer, SelectedItem
 
 __all__ = ["AbstractiveSummarizer", "ExtractiveSummarizer", "SelectedItem"]

@@ -4,7 +4,7 @@
   that starts from the solutions an analyst would use (PLS on the classes, linear discriminants with a
   shrunk covariance, PCA) and adds only what they miss (a non-linear correction: products of the features that
   extremely randomized trees rank highest, deflated against the linear components); the candidate, and
-  with it the regularization, is chosen by K-fold CV on the training data only (:mod:`bioLM.heads._reduce`).
+  with it the regularization, is chosen by K-fold CV on the training data only (:mod:`bioLM.summarize._reduce`).
   Unsupervised (``fit(X)``): PCA. With blocks, each block is scaled to the same total variance.
 - On sequences: ``m`` learned latent queries cross-attend over the tokens (a Perceiver-style bottleneck)::
 
@@ -26,10 +26,10 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from bioLM.errors import ConfigError, InputFormatError
-from bioLM.heads import _torch as T
-from bioLM.heads._reduce import Coords, choose, fit_candidate, span_basis
-from bioLM.heads.blocks import block_weights
-from bioLM.heads.tabular import Standardizer, fit_matrix, is_classification, transform_matrix
+from bioLM.summarize import _torch as T
+from bioLM.summarize._reduce import Coords, choose, fit_candidate, span_basis
+from bioLM.summarize.blocks import block_weights
+from bioLM.summarize.tabular import Standardizer, fit_matrix, is_classification, transform_matrix
 
 
 class _AbstractiveNet(nn.Module):

@@ -14,7 +14,7 @@ Candidates, each a map from standardized features to ``d`` components (fitted on
   (interactions such as XOR, radial structure such as shells).
 
 The candidate is chosen by stratified K-fold CV on the training data (the held-out score of
-:func:`bioLM.heads._stability.held_out_score` on the components) with the one-standard-error rule: the first
+:func:`bioLM.summarize._stability.held_out_score` on the components) with the one-standard-error rule: the first
 of ``pls, pca, lda@...`` within one SE of the best wins, and the quadratic correction must beat the linear
 candidate it extends by more than one SE. When features outnumber samples every candidate works
 in the span of the training samples (``(n, r)`` coordinates from the Gram matrix), which is exact for PCA,
@@ -32,7 +32,7 @@ from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.feature_selection import f_classif, f_regression
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from bioLM.heads._stability import held_out_score, one_se_choice
+from bioLM.summarize._stability import held_out_score, one_se_choice
 
 SHRINKAGES = (0.01, 0.1, 0.5, 0.9, 0.99)
 

@@ -1,7 +1,7 @@
 """Matrix inputs of the heads: validation (one array, a DataFrame, or several feature blocks), standardization.
 
 :func:`fit_matrix` / :func:`transform_matrix` are the one place where a head turns its ``X`` into a float
-matrix: a block input (:mod:`bioLM.heads.blocks`) is put side by side and the head records
+matrix: a block input (:mod:`bioLM.summarize.blocks`) is put side by side and the head records
 ``block_names_`` and ``feature_blocks_`` (the block of each input feature); ``feature_names_in_`` then holds
 ``"<block>:<feature>"`` names, so ``get_feature_names_out`` says where each selected feature comes from.
 """
@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import validate_data
 
 from bioLM.errors import ConfigError, InputFormatError
-from bioLM.heads.blocks import is_block_input, stack_blocks
+from bioLM.summarize.blocks import is_block_input, stack_blocks
 
 
 def check_finite_columns(X: np.ndarray, feature_names: Sequence[str] | None = None) -> None:

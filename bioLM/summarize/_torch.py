@@ -3,7 +3,7 @@
 Items: on sequences a head sees every sample as a set of items of width ``d``:
 - sequences: per-token embeddings, a 3-D array ``(n, L, d)`` with an optional bool ``mask`` ``(n, L)``
   (True = real token), or a list of ``(L_i, d)`` arrays of different lengths (padded here);
-(matrices take the statistical paths of :mod:`bioLM.heads._stability` and :mod:`bioLM.heads._reduce`).
+(matrices take the statistical paths of :mod:`bioLM.summarize._stability` and :mod:`bioLM.summarize._reduce`).
 
 Everything runs in float64 on CPU, so results do not depend on batch composition.
 """

@@ -7,14 +7,14 @@ import math
 
 import numpy as np
 
-from bioLM.metrics import classification_metrics
-from bioLM.scoring.finetune import (
+from bioLM.finetuning.finetune import (
     FinetuneConfig,
     FinetuneResult,
     _export,
     finite_metrics,
 )
-from bioLM.scoring.tasks import Task, TaskSplit
+from bioLM.finetuning.tasks import Task, TaskSplit
+from bioLM.metrics import classification_metrics
 from bioLM.tokenization import build_tokenizer
 
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from bioLM.errors import ConfigError
-from bioLM.scoring.finetune import _Encoded, finetune, predict, split_metrics
+from bioLM.finetuning.finetune import _Encoded, finetune, predict, split_metrics
 
 peft = pytest.importorskip("peft")
 
@@ -64,7 +64,7 @@ def lora_run(export_dir, tmp_path_factory):
 
 
 def test_adapter_is_small_and_reloads_to_the_same_predictions(export_dir, lora_run) -> None:
-    from bioLM.scoring.lora import load_adapter
+    from bioLM.finetuning.lora import load_adapter
 
     task, out, result = lora_run
     assert (out / "adapter_config.json").is_file() and not (out / "config.json").exists()
@@ -80,7 +80,7 @@ def test_adapter_is_small_and_reloads_to_the_same_predictions(export_dir, lora_r
 
 @pytest.mark.slow
 def test_plain_peft_without_biolm_loads_the_adapter_onto_the_export(export_dir, lora_run) -> None:
-    from bioLM.scoring.lora import load_adapter
+    from bioLM.finetuning.lora import load_adapter
 
     _, out, _ = lora_run
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 from bioLM.errors import ConfigError, InputFormatError
-from bioLM.heads import AbstractiveSummarizer, ExtractiveSummarizer
+from bioLM.summarize import AbstractiveSummarizer, ExtractiveSummarizer
 
 
 @pytest.fixture
