@@ -11,8 +11,7 @@ through its module.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from bioLM.lazy import lazy_exports
 
 _EXPORTS = {
     "Task": "tasks", "TaskSplit": "tasks", "load_task": "tasks",
@@ -23,7 +22,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"bioLM.finetuning.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'bioLM.finetuning' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

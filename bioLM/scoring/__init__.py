@@ -13,8 +13,7 @@ Names are re-exported lazily (``import bioLM.scoring`` stays cheap).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from bioLM.lazy import lazy_exports
 
 _EXPORTS = {
     "LikelihoodOptions": "likelihood", "log_likelihoods": "likelihood",
@@ -26,7 +25,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"bioLM.scoring.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'bioLM.scoring' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
