@@ -50,11 +50,16 @@ def accelerator_device(accelerator: str) -> str:
     return accelerator
 
 
+_LIGHTNING = {"bf16": "bf16-mixed", "fp32": "32-true"}
+
+
 def resolve_precision(precision: str, accelerator: str = "auto") -> str:
-    """A Lightning precision: ``"auto"`` becomes ``"bf16-mixed"`` on fast-bf16 hardware, else ``"32-true"``."""
-    if precision != "auto":
-        return precision
-    return "bf16-mixed" if fast_bf16(accelerator_device(accelerator)) else "32-true"
+    """A Lightning precision: ``"auto"`` becomes ``"bf16-mixed"`` on fast-bf16 hardware, else ``"32-true"``;
+    the command vocabulary's ``"bf16"`` / ``"fp32"`` map to ``"bf16-mixed"`` / ``"32-true"``; Lightning's own
+    names pass through."""
+    if precision == "auto":
+        return "bf16-mixed" if fast_bf16(accelerator_device(accelerator)) else "32-true"
+    return _LIGHTNING.get(precision, precision)
 
 
 def autocast_dtype(precision: str, device: str | torch.device) -> torch.dtype | None:

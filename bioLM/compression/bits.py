@@ -23,7 +23,7 @@ import torch
 
 from bioLM.compression.classic import classic_bits_per_base
 from bioLM.compression.sidestreams import split_record
-from bioLM.compression.stepper import lane_sizes, segments
+from bioLM.compression.stepper import CodingAlphabet, base_token_ids, lane_sizes, segments, start_token
 from bioLM.errors import ConfigError
 from bioLM.model.loading import LoadedModel
 from bioLM.model.modeling import token_log_probs
@@ -54,32 +54,17 @@ class BitsModel:
     def __init__(self, loaded: LoadedModel) -> None:
         loaded.require("causal", "bits")
         self.loaded = loaded
-        tokenizer = loaded.tokenizer
-        special = set(tokenizer.all_special_ids)
-        chosen = sorted((i, t) for t, i in tokenizer.get_vocab().items()
-                        if t and set(t) <= set("ACGT") and i not in special)
-        if not chosen:
-            raise ConfigError(f"{loaded.path}: the tokenizer has no token made of A/C/G/T only; bits per base "
-                              "needs a DNA tokenizer")
-        self.ids = np.array([i for i, _ in chosen], dtype=np.int64)
-        self.texts = {i: t for i, t in chosen}
-        start = loaded.prefix[0] if loaded.prefix else tokenizer.eos_token_id
-        if start is None:
-            raise ConfigError(f"{loaded.path}: the tokenizer has neither <bos> nor <eos> to start a lane with")
-        self.start = int(start)
+        alphabet = CodingAlphabet.from_tokenizer(loaded.tokenizer, loaded.path or "the model")
+        self.ids = alphabet.ids
+        self.texts = dict(zip(alphabet.ids.tolist(), alphabet.texts))
+        self.start = start_token(loaded.tokenizer, loaded.path or "the model")
         if loaded.context is None:
             raise ConfigError(f"{loaded.path}: the model config does not say its context length")
         self.context = int(loaded.context)
 
     def tokens(self, core: str, record: str) -> np.ndarray:
         """Token ids of the A/C/G/T string ``core``; an error when they do not spell it exactly."""
-        tokenizer = self.loaded.tokenizer
-        if getattr(tokenizer, "init_kwargs", {}).get("biolm"):
-            from bioLM.tokenization import encode_sequence
-
-            ids = np.asarray(encode_sequence(tokenizer, core), dtype=np.int64)
-        else:
-            ids = np.asarray(tokenizer(core, add_special_tokens=False)["input_ids"], dtype=np.int64)
+        ids = base_token_ids(self.loaded.tokenizer, core)
         spelled = "".join(self.texts.get(int(i), "?") for i in ids.tolist())
         if spelled != core:
             raise ConfigError(f"record {record!r}: the tokenizer of {self.loaded.path} does not spell this "

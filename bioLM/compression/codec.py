@@ -33,7 +33,7 @@ from bioLM.compression.sidestreams import (
     split_letters,
     write_varints,
 )
-from bioLM.compression.stepper import CodingAlphabet, LaneStepper, lane_sizes
+from bioLM.compression.stepper import CodingAlphabet, LaneStepper, base_token_ids, lane_sizes, start_token
 from bioLM.errors import ConfigError
 from bioLM.model.loading import model_context
 
@@ -131,14 +131,8 @@ class CodingModel:
         self.context = model_context(model, tokenizer)
         if self.context is None:
             raise ConfigError(f"{self.model_dir}: the model config does not say its context length")
-        start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-        if start is None:
-            raise ConfigError(f"{self.model_dir}: the tokenizer has neither <bos> nor <eos> to start a lane with")
-        self.start_id = int(start)
-        self.alphabet = CodingAlphabet.from_tokenizer(tokenizer)
-        if len(self.alphabet.ids) == 0:
-            raise ConfigError(f"{self.model_dir}: the tokenizer has no token made of A/C/G/T only; the "
-                              "compressor codes DNA and needs a DNA tokenizer")
+        self.start_id = start_token(tokenizer, self.model_dir)
+        self.alphabet = CodingAlphabet.from_tokenizer(tokenizer, self.model_dir)
         self._index = self.alphabet.index_of()
         self._single = all(len(t) == 1 for t in self.alphabet.texts)
         self._byte_table = np.full(256, -1, dtype=np.int64)
@@ -153,11 +147,7 @@ class CodingModel:
         if self._single:
             symbols = self._byte_table[raw]
         else:
-            from bioLM.tokenization import encode_sequence
-
-            text = raw.tobytes().decode("ascii")
-            ids = np.asarray(encode_sequence(self.tokenizer, text) if self.tokenizer.init_kwargs.get("biolm")
-                             else self.tokenizer(text, add_special_tokens=False)["input_ids"], dtype=np.int64)
+            ids = base_token_ids(self.tokenizer, raw.tobytes().decode("ascii"))
             symbols = np.where(ids < len(self._index), self._index[np.minimum(ids, len(self._index) - 1)], -1)
         if (symbols < 0).any() or self.letters(symbols).tobytes() != raw.tobytes():
             raise ConfigError(f"{record}: the tokenizer of {self.model_dir} does not spell these bases with "

@@ -17,11 +17,14 @@ same batches, so the logits are the same; a finished lane is fed ``<pad>`` and i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from transformers.cache_utils import DynamicCache
 
+from bioLM.errors import ConfigError
+from bioLM.tokenization import encode_sequence
 from bioLM.tokenization.special import BOS_ID, PAD_ID
 
 
@@ -59,16 +62,21 @@ def segments(n_tokens: int, context: int) -> list[tuple[int, int, int]]:
 
 @dataclass
 class CodingAlphabet:
-    """The tokens the model codes: ids whose text is only A/C/G/T, and their text."""
+    """The tokens a model codes DNA with: ids (not special) whose text is only A/C/G/T, and their text. The one
+    place the compressor and ``biolm bits`` choose them, start a lane, and tokenize bases."""
 
     ids: np.ndarray
     texts: list[str]
 
     @classmethod
-    def from_tokenizer(cls, tokenizer) -> CodingAlphabet:
-        vocab = tokenizer.get_vocab()
+    def from_tokenizer(cls, tokenizer, where: str | Path = "the model") -> CodingAlphabet:
+        """The alphabet of ``tokenizer``; a ConfigError naming ``where`` when no token is made of A/C/G/T."""
         special = set(tokenizer.all_special_ids)
-        chosen = sorted((i, t) for t, i in vocab.items() if t and set(t) <= set("ACGT") and i not in special)
+        chosen = sorted((i, t) for t, i in tokenizer.get_vocab().items()
+                        if t and set(t) <= set("ACGT") and i not in special)
+        if not chosen:
+            raise ConfigError(f"{where}: the tokenizer has no token made of A/C/G/T only; coding DNA (compress, "
+                              "bits per base) needs a DNA tokenizer")
         return cls(np.array([i for i, _ in chosen], dtype=np.int64), [t for _, t in chosen])
 
     def index_of(self) -> np.ndarray:
@@ -77,6 +85,22 @@ class CodingAlphabet:
         table[self.ids] = np.arange(len(self.ids))
         return table
 
+
+
+def start_token(tokenizer, where: str | Path = "the model") -> int:
+    """The token every lane starts from: ``<bos>``, else ``<eos>`` (a ConfigError naming ``where`` if neither)."""
+    start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    if start is None:
+        raise ConfigError(f"{where}: the tokenizer has neither <bos> nor <eos> to start a lane with")
+    return int(start)
+
+
+def base_token_ids(tokenizer, bases: str) -> np.ndarray:
+    """Token ids of the A/C/G/T string ``bases`` (no special tokens): bioLM's fast path for its own tokenizers,
+    the tokenizer's own call for any other. Callers check that the tokens spell ``bases`` back."""
+    if getattr(tokenizer, "init_kwargs", {}).get("biolm"):
+        return np.asarray(encode_sequence(tokenizer, bases), dtype=np.int64)
+    return np.asarray(tokenizer(bases, add_special_tokens=False)["input_ids"], dtype=np.int64)
 
 class LaneStepper:
     """Feeds one token per lane per step and returns the logits of the coding alphabet (fp32, CPU)."""

@@ -107,9 +107,7 @@ class FinetuneConfig:
         device = resolve_device(self.device)
         accelerator = "gpu" if device.type == "cuda" else "cpu"
         devices = [device.index or 0] if device.type == "cuda" else 1
-        precision = {"bf16": "bf16-mixed", "fp32": "32-true"}.get(self.precision) or \
-            resolve_precision("auto", accelerator)
-        return accelerator, devices, precision
+        return accelerator, devices, resolve_precision(self.precision, accelerator)
 
 
 @dataclass
