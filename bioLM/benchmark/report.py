@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 
-def _json_default(value):
+def json_default(value):
+    """JSON for the numpy scalars and arrays and the paths in a results dict (non-finite numpy floats: None)."""
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
@@ -168,6 +169,6 @@ def write_report(outcome) -> tuple[Path, Path]:
     """Write ``results.json`` and ``report.md`` into ``outcome.out_dir``; returns both paths."""
     out = Path(outcome.out_dir)
     json_path, md_path = out / "results.json", out / "report.md"
-    json_path.write_text(json.dumps(sanitize(outcome.results), indent=1, default=_json_default, allow_nan=False))
+    json_path.write_text(json.dumps(sanitize(outcome.results), indent=1, default=json_default, allow_nan=False))
     md_path.write_text(render_markdown(outcome.results))
     return json_path, md_path

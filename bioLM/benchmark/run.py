@@ -1,11 +1,17 @@
 """``run_benchmark(suite, data_dir, out_dir)``: model (exported or pretrained first) -> every task, evaluator,
-baseline and seed -> ``results.json``, ``report.md`` and PNG plots in ``out_dir``."""
+baseline and seed -> ``results.json``, ``report.md`` and PNG plots in ``out_dir``.
+
+A run of hours can be stopped and run again with the same ``--out``: pretraining resumes from its last
+checkpoint (or is reused once its model is exported), and every finished task is read back from
+``out_dir/tasks/<name>.json`` when the suite settings, the task and the model are unchanged (``threads`` aside)."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
 import datetime
+import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -17,6 +23,7 @@ import torch
 from bioLM.benchmark import metrics as M
 from bioLM.benchmark.baselines import run_baseline
 from bioLM.benchmark.evaluators import TaskEmbeddings, run_evaluator
+from bioLM.benchmark.report import json_default
 from bioLM.benchmark.suite import FINETUNED, Suite, TaskSpec
 from bioLM.errors import ConfigError, InputFormatError
 from bioLM.finetuning.tasks import find_leakage, prepare_task
@@ -62,16 +69,67 @@ def prepare_model(suite: Suite, data_dir: Path, out_dir: Path) -> ModelUnderTest
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise ConfigError(f"pretraining input(s) {missing} do not exist; check --data-dir and model.inputs")
-    recipe = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, inputs=[str(p) for p in inputs]))
+    recipe = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, inputs=[str(p) for p in inputs]),
+                                 resume=True)  # a stopped benchmark run continues from its last checkpoint
+    done = run_dir / "pretraining.json"
+    if done.is_file() and (run_dir / "model").is_dir():
+        earlier = json.loads(done.read_text())
+        if earlier["recipe"] != json.loads(json.dumps(recipe.to_dict(), default=json_default)):
+            raise ConfigError(f"{run_dir} holds the pretraining of a different recipe; give a new --out (or "
+                              "delete that folder to pretrain again)")
+        logger.info("reusing the pretrained model of an earlier run: %s", run_dir / "model")
+        return ModelUnderTest(run_dir / "model", earlier)
     start = time.perf_counter()
     model_dir = pretrain(recipe)
     logged = read_metric_logs(run_dir)
     last = {k: v[max(v)] for k, v in logged.items() if v and k in ("val_bits_per_base", "train_bits_per_base",
                                                                     "tokens_seen", "val_loss")}
-    return ModelUnderTest(Path(model_dir), {
-        "recipe": recipe.to_dict(), "run_dir": str(run_dir), "wall_s": time.perf_counter() - start,
-        "final": last, "learning_curve": {k: {str(s): v for s, v in sorted(logged.get(k, {}).items())}
-                                          for k in ("train_bits_per_base", "val_bits_per_base", "tokens_seen")}})
+    pretraining = {"recipe": recipe.to_dict(), "run_dir": str(run_dir), "wall_s": time.perf_counter() - start,
+                   "final": last, "learning_curve": {k: {str(s): v for s, v in sorted(logged.get(k, {}).items())}
+                                                     for k in ("train_bits_per_base", "val_bits_per_base",
+                                                               "tokens_seen")}}
+    done.write_text(json.dumps(pretraining, default=json_default))
+    return ModelUnderTest(Path(model_dir), pretraining)
+
+
+def task_key(suite: Suite, spec: TaskSpec, model: ModelUnderTest) -> str:
+    """What a finished task's result depends on: the suite's settings (all but ``threads`` and the task
+    list), the task and the model's files. sha256 hex."""
+    from bioLM.embedding.writers import content_fingerprint
+
+    settings = {k: v for k, v in suite.to_dict().items() if k not in ("tasks", "threads", "name", "published")}
+    fingerprint = content_fingerprint(model.path)[1:] if model.path is not None else None
+    text = json.dumps({"suite": settings, "task": dataclasses.asdict(spec), "model": fingerprint},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _reuse_task(out_dir: Path, spec: TaskSpec, key: str) -> tuple[dict, dict | None] | None:
+    """The saved result (and plot predictions) of ``spec`` when an earlier run finished it with ``key``."""
+    path = out_dir / "tasks" / f"{spec.name}.json"
+    if not path.is_file():
+        return None
+    saved = json.loads(path.read_text())
+    if saved.get("key") != key:
+        return None
+    predictions = None
+    if saved["result"]["type"] == "classification":
+        npz = out_dir / "predictions" / f"{spec.name}.npz"
+        if not npz.is_file():
+            return None
+        with np.load(npz) as arrays:
+            predictions = {"y": arrays["y"], "probabilities": {name: arrays[name][0] for name in arrays.files
+                                                               if name not in ("y", "seeds")}}
+    return saved["result"], predictions
+
+
+def _save_task(out_dir: Path, spec: TaskSpec, key: str, result: dict) -> None:
+    folder = out_dir / "tasks"
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{spec.name}.json.tmp"
+    temporary.write_text(json.dumps({"key": key, "result": result}, default=json_default))
+    temporary.replace(folder / f"{spec.name}.json")
+
 
 
 def _metric_block(y: np.ndarray, predictions: list[np.ndarray], metric_names: list[str], n_boot: int) -> dict:
@@ -266,6 +324,14 @@ def _run(suite: Suite, data_dir: Path, out_dir: Path) -> BenchmarkResult:
     model = prepare_model(suite, data_dir, out_dir)
     tasks, predictions = [], {}
     for spec in suite.tasks:
+        key = task_key(suite, spec, model)
+        reused = _reuse_task(out_dir, spec, key)
+        if reused is not None:
+            logger.info("task %s: reusing the result of an earlier run (%s)", spec.name, out_dir / "tasks")
+            tasks.append(reused[0])
+            if reused[1] is not None:
+                predictions[spec.name] = reused[1]
+            continue
         task_start = time.perf_counter()
         if spec.type == "classification":
             result, predictions[spec.name] = classification_task(suite, spec, data_dir, model,
@@ -275,6 +341,7 @@ def _run(suite: Suite, data_dir: Path, out_dir: Path) -> BenchmarkResult:
         else:
             result = compression_task(suite, spec, data_dir, model)
         result["wall_s"] = time.perf_counter() - task_start
+        _save_task(out_dir, spec, key, result)
         tasks.append(result)
     results = {"suite": suite.to_dict(), "data_dir": str(data_dir), "started_utc": started,
                "model": {"path": str(model.path) if model.path else None, "pretraining": model.pretraining},
