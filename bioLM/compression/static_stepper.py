@@ -2,14 +2,22 @@
 
 Same context rule as :class:`bioLM.compression.stepper.LaneStepper` (``<bos>`` first, re-prime over the last
 ``context // 2`` fed tokens when the cache is full), but without Hugging Face's per-call machinery: the
-weights of :class:`bioLM.model.BioLMForCausalLM` are used directly, keys and values are written in place into
-``(L, H, context, D)`` buffers, every lane is at the same position (one RoPE row per step) and only the
-coding alphabet's rows of the output matrix are multiplied. Per-step Python work is constant: it does not
-grow with the position. Encoder and decoder run exactly this code with the same shapes, so their
-probabilities are bit-identical on one machine and thread count.
+weights of :class:`bioLM.model.BioLMForCausalLM` are prepared once (:class:`StepWeights`: RMSNorm weights and
+the attention scale folded into the next matmul, RoPE's ``rotate_half`` folded into extra rows of the QKV
+matrix, only the coding alphabet's rows of the output matrix kept), keys and values are written in place into
+preallocated buffers, every lane is at the same position (one RoPE row per step). Per-step work is a fixed
+list of ~20 torch ops per layer: it does not grow with the position.
+
+``dtype``: fp32, or bf16 where the CPU has bf16 matrix units (:func:`bioLM.hardware.fast_bf16`): weights and
+KV cache in bf16 halve the cache reads that bound a step. fp32 keeps the keys transposed, ``(L, H, D,
+context)``, so ``q @ K`` is one batched matmul (faster than SDPA's kernel for one query on the CPU); bf16 keeps
+``(L, H, context, D)`` for SDPA (whose bf16 kernel is the fastest there). Encoder and decoder run exactly this
+code with the same shapes, dtype and thread count, so their probabilities are bit-identical on one machine.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -18,28 +26,90 @@ import torch.nn.functional as F
 from bioLM.compression.stepper import reprime_size
 from bioLM.tokenization.special import BOS_ID
 
+STEPPER_VERSION = 2
+"""Stored in the container: files made by another version of this arithmetic are refused, not mis-decoded."""
+
+
+@dataclass
+class LayerWeights:
+    """One block's weights for stepping (``C`` = width, ``H``/``D`` heads/head width, rows of ``qkv``: rotated
+    q·scale and k, their ``rotate_half`` images, then v)."""
+
+    qkv: torch.Tensor  # (5C, C), attn_norm folded in
+    qkv_bias: torch.Tensor | None
+    proj: torch.Tensor  # (C, C)
+    proj_bias: torch.Tensor | None
+    fc: torch.Tensor  # (2I or I, C), mlp_norm folded in
+    fc_bias: torch.Tensor | None
+    down: torch.Tensor  # (C, I)
+    down_bias: torch.Tensor | None
+
+
+def _half_rotated(w: torch.Tensor, heads: int) -> torch.Tensor:
+    """Rows of ``w`` (``(heads * D, ...)``) permuted and signed as ``rotate_half`` does per head."""
+    blocks = w.reshape(heads, 2, -1, *w.shape[1:])  # (H, 2, D/2, ...)
+    return torch.stack((-blocks[:, 1], blocks[:, 0]), 1).reshape(w.shape)
+
+
+class StepWeights:
+    """The model's weights prepared for :class:`StaticLaneStepper` in ``dtype`` (see the module docstring)."""
+
+    def __init__(self, model, alphabet_ids: np.ndarray, dtype: torch.dtype) -> None:
+        config, base = model.config, model.model
+        C, H = config.n_embd, config.n_head
+        scale = (C // H) ** -0.5
+        cast = lambda t: None if t is None else t.detach().to(dtype).contiguous()  # noqa: E731
+        self.embed = cast(base.embed_tokens.weight)
+        self.layers = []
+        for layer in base.layers:
+            w, b = layer.attn.qkv.weight.detach().float(), layer.attn.qkv.bias
+            qk = torch.cat((w[:C] * scale, w[C:2 * C]))  # (2C, C)
+            rows = torch.cat((qk, _half_rotated(qk, 2 * H), w[2 * C:])) * layer.attn_norm.weight.detach().float()
+            bias = None
+            if b is not None:
+                b = b.detach().float()
+                bq = torch.cat((b[:C] * scale, b[C:2 * C]))
+                bias = torch.cat((bq, _half_rotated(bq, 2 * H), b[2 * C:]))
+            fc = layer.mlp.fc.weight.detach().float() * layer.mlp_norm.weight.detach().float()
+            self.layers.append(LayerWeights(cast(rows), cast(bias), cast(layer.attn.proj.weight),
+                                            cast(layer.attn.proj.bias), cast(fc), cast(layer.mlp.fc.bias),
+                                            cast(layer.mlp.proj.weight), cast(layer.mlp.proj.bias)))
+        columns = torch.as_tensor(alphabet_ids, dtype=torch.long)
+        self.head = cast(model.lm_head.weight.detach().float()[columns] * base.norm.weight.detach().float())
+
 
 class StaticLaneStepper:
     """Feeds one token per lane per step; returns next-token logits of the coding alphabet ``(L, V)`` fp32."""
 
-    def __init__(self, model, alphabet_ids: np.ndarray, lanes: int, context: int, start_id: int = BOS_ID) -> None:
+    def __init__(self, model, alphabet_ids: np.ndarray, lanes: int, context: int, start_id: int = BOS_ID,
+                 dtype: torch.dtype = torch.float32) -> None:
         from bioLM.model.modeling import rope_cos_sin
 
-        self.start_id = start_id
         config = model.config
-        self.model, self.lanes, self.context = model, lanes, context
+        self.model, self.alphabet_ids, self.dtype = model, alphabet_ids, dtype
+        self.start_id, self.lanes, self.context = start_id, lanes, context
         self.keep = reprime_size(context)
-        self.n_head, self.head_dim = config.n_head, config.n_embd // config.n_head
+        self.n_head, self.head_dim, self.width = config.n_head, config.n_embd // config.n_head, config.n_embd
         self.eps, self.gated = config.rms_norm_eps, config.mlp == "swiglu"
-        self.columns = torch.as_tensor(alphabet_ids, dtype=torch.long)
-        positions = torch.arange(context)[None]  # (1, context)
-        cos, sin = rope_cos_sin(positions, self.head_dim, config.rope_theta)  # (1, 1, context, D)
-        self.cos, self.sin = cos[0, 0], sin[0, 0]  # (context, D)
-        shape = (lanes, self.n_head, context, self.head_dim)
-        self.keys = [torch.zeros(shape) for _ in range(config.n_layer)]
-        self.values = [torch.zeros(shape) for _ in range(config.n_layer)]
+        cos, sin = rope_cos_sin(torch.arange(context)[None], self.head_dim, config.rope_theta)  # (1, 1, ctx, D)
+        self.cos = cos[0, 0].repeat(1, 2 * self.n_head).to(dtype)  # (ctx, 2C): q and k of every head
+        self.sin = sin[0, 0].repeat(1, 2 * self.n_head).to(dtype)
+        self.transposed = dtype == torch.float32
+        H, D = self.n_head, self.head_dim
+        key_shape = (lanes, H, D, context) if self.transposed else (lanes, H, context, D)
+        self.keys = [torch.zeros(key_shape, dtype=dtype) for _ in range(config.n_layer)]
+        self.values = [torch.zeros(lanes, H, context, D, dtype=dtype) for _ in range(config.n_layer)]
         self.fed = torch.zeros(lanes, context, dtype=torch.long)  # tokens at each cache position
         self.position = 0
+        self._versions: tuple[int, ...] | None = None
+        self.weights = self._current_weights()
+
+    def _current_weights(self) -> StepWeights:
+        """Prepared weights, rebuilt when the model's parameters changed in place (adaptive coding trains them)."""
+        versions = tuple(p._version for p in self.model.parameters())
+        if versions != self._versions:
+            self.weights, self._versions = StepWeights(self.model, self.alphabet_ids, self.dtype), versions
+        return self.weights
 
     def start(self) -> torch.Tensor:
         """Feed ``<bos>`` to every lane; logits ``(L, V_alphabet)``."""
@@ -58,32 +128,43 @@ class StaticLaneStepper:
         return self._forward(tokens[:, None], self.position - 1)
 
     def _forward(self, tokens: torch.Tensor, start: int) -> torch.Tensor:
-        """tokens (L, T) at positions ``start .. start + T - 1`` -> logits of the last position (L, V)."""
-        weights = self.model.model
+        """tokens (L, T) at positions ``start .. start + T - 1`` -> logits of the last position (L, V) fp32."""
+        weights = self._current_weights()
         L, T = tokens.shape
-        H, D = self.n_head, self.head_dim
-        x = F.embedding(tokens, weights.embed_tokens.weight)  # (L, T, C)
-        cos, sin = self.cos[start:start + T, None], self.sin[start:start + T, None]  # (T, 1, D)
-        end = start + T
+        C, end = self.width, start + tokens.shape[1]
+        x = F.embedding(tokens, weights.embed)  # (L, T, C)
+        cos, sin = self.cos[start:end], self.sin[start:end]  # (T, 2C)
         for index, layer in enumerate(weights.layers):
-            h = F.rms_norm(x, (x.shape[-1],), layer.attn_norm.weight, self.eps)
-            qkv = layer.attn.qkv(h).view(L, T, 3, H, D)
-            qk = qkv[:, :, :2].reshape(L, T, 2 * H, D)  # queries and keys rotated together
-            half = D // 2
-            rotated = torch.cat((-qk[..., half:], qk[..., :half]), dim=-1)
-            qk = (qk * cos + rotated * sin).view(L, T, 2, H, D)
-            q = qk[:, :, 0].transpose(1, 2)  # (L, H, T, D)
-            self.keys[index][:, :, start:end] = qk[:, :, 1].transpose(1, 2)
-            self.values[index][:, :, start:end] = qkv[:, :, 2].transpose(1, 2)
-            y = F.scaled_dot_product_attention(q, self.keys[index][:, :, :end], self.values[index][:, :, :end],
-                                               is_causal=T > 1)  # (L, H, T, D)
-            x = x + layer.attn.proj(y.transpose(1, 2).reshape(L, T, H * D))
-            h = layer.mlp.fc(F.rms_norm(x, (x.shape[-1],), layer.mlp_norm.weight, self.eps))
+            out = F.linear(F.rms_norm(x, (C,), eps=self.eps), layer.qkv, layer.qkv_bias)  # (L, T, 5C)
+            qk = torch.addcmul(out[..., :2 * C] * cos, out[..., 2 * C:4 * C], sin)  # RoPE'd q, k (L, T, 2C)
+            y = self._attend(index, qk.view(L, T, 2, self.n_head, self.head_dim), out[..., 4 * C:], start, end)
+            x = x + F.linear(y, layer.proj, layer.proj_bias)
+            h = F.linear(F.rms_norm(x, (C,), eps=self.eps), layer.fc, layer.fc_bias)
             if self.gated:
                 gate, up = h.chunk(2, dim=-1)
                 h = F.silu(gate) * up
             else:
                 h = F.gelu(h)
-            x = x + layer.mlp.proj(h)
-        last = F.rms_norm(x[:, -1], (x.shape[-1],), weights.norm.weight, self.eps)  # (L, C)
-        return F.linear(last, self.model.lm_head.weight[self.columns])  # (L, V_alphabet)
+            x = x + F.linear(h, layer.down, layer.down_bias)
+        last = F.rms_norm(x[:, -1], (C,), eps=self.eps)  # (L, C)
+        return F.linear(last, weights.head).float()  # (L, V_alphabet)
+
+    def _attend(self, index: int, qk: torch.Tensor, v: torch.Tensor, start: int, end: int) -> torch.Tensor:
+        """Write keys/values of positions ``start .. end - 1`` into the cache and attend; ``qk`` (L, T, 2, H, D),
+        ``v`` (L, T, C) -> (L, T, C)."""
+        L, T = v.shape[:2]
+        H, D = self.n_head, self.head_dim
+        q = qk[:, :, 0].transpose(1, 2)  # (L, H, T, D), already scaled by 1/sqrt(D)
+        keys, values = self.keys[index], self.values[index]
+        values[:, :, start:end] = v.view(L, T, H, D).transpose(1, 2)
+        if self.transposed:
+            keys[..., start:end] = qk[:, :, 1].permute(0, 2, 3, 1)  # (L, H, D, T)
+            if T == 1:  # one query: scores as one batched matmul over the (D, end) key rows
+                weights = torch.softmax(torch.matmul(q, keys[..., :end]), dim=-1)  # (L, H, 1, end)
+                return torch.matmul(weights, values[:, :, :end]).view(L, 1, H * D)
+            k = keys[..., :end].transpose(-1, -2)
+        else:
+            keys[:, :, start:end] = qk[:, :, 1].transpose(1, 2)
+            k = keys[:, :, :end]
+        y = F.scaled_dot_product_attention(q, k, values[:, :, :end], is_causal=T > 1, scale=1.0)  # (L, H, T, D)
+        return y.transpose(1, 2).reshape(L, T, H * D)
