@@ -53,8 +53,9 @@ class CodecConfig:
     min_lane_tokens: int = 1024
     """Fewest tokens per lane: short files use fewer lanes."""
     threads: int = 2
-    """torch CPU threads while coding (decompression uses the same: floating-point reproducibility). 2 is the
-    fastest on the project's 2-core machines when they are not shared (39 -> 59 kb/s both ways, RESULTS.md)."""
+    """Threads while coding (decompression uses the same: floating-point reproducibility): for bioLM's model,
+    lane groups stepped side by side with one torch thread each (never slower than 1 on a busy CPU); for other
+    models, torch's intra-op threads."""
     block_steps: int = 256
     """Steps per block: each (block, lane) is model-coded or 2-bit, whichever is smaller."""
     context: int | None = None
@@ -190,16 +191,32 @@ class CodingModel:
 
         return "bf16" if autocast_dtype(precision, "cpu") is not None and self.static else "fp32"
 
-    def stepper(self, lanes: int, context: int | None = None, precision: str = "fp32"):
-        """The lane stepper for this model: static KV cache (fp32 or bf16) for bioLM's model, HF cache (fp32)
-        for others."""
+    def stepper(self, lanes: int, context: int | None = None, precision: str = "fp32", threads: int = 1):
+        """The lane stepper for this model: for bioLM's model, static KV caches (fp32 or bf16) in ``threads``
+        lane groups run side by side (:class:`~bioLM.compression.static_stepper.LaneGroups`, one torch thread
+        each); for others, the HF cache path in fp32 (run it under ``threads`` torch threads)."""
         context = min(context or self.context, self.context)
         if self.static:
-            from bioLM.compression.static_stepper import StaticLaneStepper
+            from bioLM.compression.static_stepper import LaneGroups, StaticLaneStepper
 
             dtype = torch.bfloat16 if self.precision(precision) == "bf16" else torch.float32
-            return StaticLaneStepper(self.model, self.alphabet.ids, lanes, context, self.start_id, dtype)
+            return LaneGroups(lambda size: StaticLaneStepper(self.model, self.alphabet.ids, size, context,
+                                                             self.start_id, dtype), lanes, threads)
         return LaneStepper(self.model, self.alphabet.ids, lanes, context, self.start_id)
+
+    @contextlib.contextmanager
+    def coding(self, lanes: int, context: int, config: CodecConfig, hook=None):
+        """(stepper, hook) for coding ``lanes`` lanes under ``config`` (precision, threads), torch's thread count
+        set for them (one per lane group for bioLM's model; the hook, adaptive training, runs with
+        ``config.threads``), the worker threads stopped afterwards."""
+        stepper = self.stepper(lanes, context, config.precision, config.threads)
+        if hook is not None and self.static:
+            hook = _with_threads(hook, config.threads)
+        try:
+            with _threads(1 if self.static else config.threads):
+                yield stepper, hook
+        finally:
+            getattr(stepper, "close", lambda: None)()
 
 
 @contextlib.contextmanager
@@ -212,11 +229,11 @@ def _threads(threads: int):
         torch.set_num_threads(previous)
 
 
-@contextlib.contextmanager
-def coding_threads(threads: int):
-    """Run with ``threads`` torch CPU threads (and inference mode), restoring the count afterwards."""
-    with _threads(threads), torch.inference_mode():
-        yield
+def _with_threads(hook, threads: int):
+    def run(*args):
+        with _threads(threads):
+            hook(*args)
+    return run
 
 
 def check_output(out_path: str | Path) -> Path:
@@ -339,9 +356,9 @@ def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: 
     hook_steps = min(config.block_steps, context) if adaptive else 0
     hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
     config = replace(config, precision=coding.precision(config.precision))
-    with _threads(config.threads):
-        coded = encode_grid(coding.stepper(grid.shape[0], context, config.precision), coding.alphabet.ids, grid, config.block_steps,
-                            hook, config.match_order, hook_steps, coding.alphabet.texts) \
+    with coding.coding(grid.shape[0], context, config, hook) as (stepper, hook):
+        coded = encode_grid(stepper, coding.alphabet.ids, grid, config.block_steps, hook, config.match_order,
+                            hook_steps, coding.alphabet.texts) \
             if len(symbols) else CodedStream(b"", b"", np.zeros((0, grid.shape[0]), dtype=bool), 0.0)
     side = _side_section(layout, streams, coded.model_mask)
     header = {"mode": "adaptive" if adaptive else "pretrained", "model_sha256": coding.identity,
@@ -403,10 +420,9 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
     sizes = lane_sizes(n_symbols, config.lanes, config.min_lane_tokens)
     hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
     coded = CodedStream(reader.sections[2], reader.sections[1], mask, 0.0)
-    with _threads(config.threads), _decoding_errors(in_path):
-        grid = decode_grid(coding.stepper(len(sizes), context, config.precision), coding.alphabet.ids, sizes, coded,
-                           config.block_steps, hook, config.match_order, header["hook_steps"],
-                           coding.alphabet.texts) if n_symbols else \
+    with coding.coding(len(sizes), context, config, hook) as (stepper, hook), _decoding_errors(in_path):
+        grid = decode_grid(stepper, coding.alphabet.ids, sizes, coded, config.block_steps, hook, config.match_order,
+                           header["hook_steps"], coding.alphabet.texts) if n_symbols else \
             np.zeros((1, 0), dtype=np.int64)
     try:
         letters = join_letters(coding.letters(stream_of(grid)), streams)
