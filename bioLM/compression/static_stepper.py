@@ -29,6 +29,8 @@ from bioLM.tokenization.special import BOS_ID
 
 STEPPER_VERSION = 2
 """Stored in the container: files made by another version of this arithmetic are refused, not mis-decoded."""
+REPRIME_TOKENS = 2048
+"""Tokens per pass when re-priming (lanes x kept tokens): small enough for the activations to stay in cache."""
 
 
 @dataclass
@@ -60,7 +62,7 @@ class StepWeights:
         C, H = config.n_embd, config.n_head
         scale = (C // H) ** -0.5
         cast = lambda t: None if t is None else t.detach().to(dtype).contiguous()  # noqa: E731
-        self.embed = cast(base.embed_tokens.weight)
+        self.embed = base.embed_tokens.weight.detach().float()  # the residual stream stays fp32
         self.layers = []
         for layer in base.layers:
             w, b = layer.attn.qkv.weight.detach().float(), layer.attn.qkv.bias
@@ -123,52 +125,63 @@ class StaticLaneStepper:
             inputs = torch.cat([self.fed[:, self.context - self.keep + 1:], tokens[:, None]], 1)  # (L, keep)
             self.fed[:, :self.keep] = inputs
             self.position = self.keep
-            return self._forward(inputs, 0)
+            chunk = max(1, REPRIME_TOKENS // self.keep)  # lanes per pass: activations stay in the CPU's cache
+            return torch.cat([self._forward(inputs[first:first + chunk], 0, slice(first, first + chunk))
+                              for first in range(0, self.lanes, chunk)])
         self.fed[:, self.position] = tokens
         self.position += 1
         return self._forward(tokens[:, None], self.position - 1)
 
-    def _forward(self, tokens: torch.Tensor, start: int) -> torch.Tensor:
-        """tokens (L, T) at positions ``start .. start + T - 1`` -> logits of the last position (L, V) fp32."""
+    def _forward(self, tokens: torch.Tensor, start: int, rows: slice = slice(None)) -> torch.Tensor:
+        """tokens (l, T) of the lanes ``rows`` at positions ``start .. start + T - 1`` -> logits of the last
+        position (l, V) fp32. The last layer needs keys and values of every position, the rest only of the last."""
         weights = self._current_weights()
-        L, T = tokens.shape
-        C, end = self.width, start + tokens.shape[1]
-        x = F.embedding(tokens, weights.embed)  # (L, T, C)
+        C, T = self.width, tokens.shape[1]
+        end = start + T
+        x = F.embedding(tokens, weights.embed)  # (l, T, C) fp32
         cos, sin = self.cos[start:end], self.sin[start:end]  # (T, 2C)
         for index, layer in enumerate(weights.layers):
-            out = F.linear(F.rms_norm(x, (C,), eps=self.eps), layer.qkv, layer.qkv_bias)  # (L, T, 5C)
-            qk = torch.addcmul(out[..., :2 * C] * cos, out[..., 2 * C:4 * C], sin)  # RoPE'd q, k (L, T, 2C)
-            y = self._attend(index, qk.view(L, T, 2, self.n_head, self.head_dim), out[..., 4 * C:], start, end)
-            x = x + F.linear(y, layer.proj, layer.proj_bias)
-            h = F.linear(F.rms_norm(x, (C,), eps=self.eps), layer.fc, layer.fc_bias)
+            out = F.linear(self._normed(x), layer.qkv, layer.qkv_bias)  # (l, T, 5C)
+            qk = torch.addcmul(out[..., :2 * C] * cos, out[..., 2 * C:4 * C], sin)  # RoPE'd q, k (l, T, 2C)
+            qk = qk.view(*qk.shape[:2], 2, self.n_head, self.head_dim)  # (l, T, 2, H, D)
+            self._store(index, rows, qk[:, :, 1], out[..., 4 * C:], start, end)
+            if index == len(weights.layers) - 1:
+                qk, x = qk[:, -1:], x[:, -1:]
+            x = x + F.linear(self._attend(index, rows, qk[:, :, 0], end), layer.proj, layer.proj_bias)
+            h = F.linear(self._normed(x), layer.fc, layer.fc_bias)
             if self.gated:
                 gate, up = h.chunk(2, dim=-1)
                 h = F.silu(gate) * up
             else:
                 h = F.gelu(h)
             x = x + F.linear(h, layer.down, layer.down_bias)
-        last = F.rms_norm(x[:, -1], (C,), eps=self.eps)  # (L, C)
-        return F.linear(last, weights.head).float()  # (L, V_alphabet)
+        return F.linear(self._normed(x[:, -1]), weights.head).float()  # (l, V_alphabet)
 
-    def _attend(self, index: int, qk: torch.Tensor, v: torch.Tensor, start: int, end: int) -> torch.Tensor:
-        """Write keys/values of positions ``start .. end - 1`` into the cache and attend; ``qk`` (L, T, 2, H, D),
-        ``v`` (L, T, C) -> (L, T, C)."""
-        L, T = v.shape[:2]
+    def _normed(self, x: torch.Tensor) -> torch.Tensor:
+        """RMSNorm without its weight (folded into the next matrix) of the fp32 residual ``x``, in ``dtype``."""
+        return F.rms_norm(x, (self.width,), eps=self.eps).to(self.dtype)
+
+    def _store(self, index: int, rows: slice, k: torch.Tensor, v: torch.Tensor, start: int, end: int) -> None:
+        """Write keys ``k`` (l, T, H, D) and values ``v`` (l, T, C) of positions ``start .. end - 1``."""
         H, D = self.n_head, self.head_dim
-        q = qk[:, :, 0].transpose(1, 2)  # (L, H, T, D), already scaled by 1/sqrt(D)
-        keys, values = self.keys[index], self.values[index]
-        values[:, :, start:end] = v.view(L, T, H, D).transpose(1, 2)
+        self.values[index][rows, :, start:end] = v.view(*v.shape[:2], H, D).transpose(1, 2)
         if self.transposed:
-            keys[..., start:end] = qk[:, :, 1].permute(0, 2, 3, 1)  # (L, H, D, T)
-            if T == 1:  # one query: scores as one batched matmul over the (D, end) key rows
-                weights = torch.softmax(torch.matmul(q, keys[..., :end]), dim=-1)  # (L, H, 1, end)
-                return torch.matmul(weights, values[:, :, :end]).view(L, 1, H * D)
-            k = keys[..., :end].transpose(-1, -2)
+            self.keys[index][rows, :, :, start:end] = k.permute(0, 2, 3, 1)  # (l, H, D, T)
         else:
-            keys[:, :, start:end] = qk[:, :, 1].transpose(1, 2)
-            k = keys[:, :, :end]
-        y = F.scaled_dot_product_attention(q, k, values[:, :, :end], is_causal=T > 1, scale=1.0)  # (L, H, T, D)
-        return y.transpose(1, 2).reshape(L, T, H * D)
+            self.keys[index][rows, :, start:end] = k.transpose(1, 2)
+
+    def _attend(self, index: int, rows: slice, q: torch.Tensor, end: int) -> torch.Tensor:
+        """Queries ``q`` (l, Tq, H, D) of the last ``Tq`` positions before ``end`` (``Tq`` = 1 or ``end``) over the
+        cached keys and values ``0 .. end - 1`` -> (l, Tq, C)."""
+        n, Tq = q.shape[:2]
+        q = q.transpose(1, 2)  # (l, H, Tq, D), already scaled by 1/sqrt(D)
+        keys, values = self.keys[index][rows], self.values[index][rows, :, :end]
+        if self.transposed and Tq == 1:  # one query: scores as one batched matmul over the (D, end) key rows
+            weights = torch.softmax(torch.matmul(q, keys[..., :end]), dim=-1)  # (l, H, 1, end)
+            return torch.matmul(weights, values).view(n, 1, self.width)
+        k = keys[..., :end].transpose(-1, -2) if self.transposed else keys[:, :, :end]
+        y = F.scaled_dot_product_attention(q, k, values, is_causal=Tq > 1, scale=1.0)  # (l, H, Tq, D)
+        return y.transpose(1, 2).reshape(n, Tq, self.width)
 
 
 class LaneGroups:
