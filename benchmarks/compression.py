@@ -191,6 +191,26 @@ def context_sweep(model_dir: Path, genome: Path, config: CodecConfig, work: Path
     return rows
 
 
+SPEED_GRID = [("fp32", 256, 256, 1), ("bf16", 256, 256, 1), ("bf16", 256, 256, 2), ("bf16", 64, 512, 1),
+              ("bf16", 64, 512, 2), ("bf16", 64, 1024, 2)]
+"""(precision, context, lanes, threads) of ``--speed-grid``: the earlier defaults first, then what each change buys."""
+
+
+def speed_grid(model_dir: Path, genome: Path, config: CodecConfig, work: Path) -> list[dict]:
+    """Round trips of one genome under each setting of :data:`SPEED_GRID`, in one process (ratios between rows
+    hold on a shared machine better than absolute rates)."""
+    rows = []
+    for precision, context, lanes, threads in SPEED_GRID:
+        setting = replace(config, precision=precision, context=context, lanes=lanes, threads=threads)
+        result = code_both_ways(model_dir, genome, setting, work)
+        rows.append({"precision": precision, "context": context, "lanes": lanes, "threads": threads,
+                     **{key: result[key] for key in ("payload_bits_per_base", "container_bits_per_base",
+                                                     "compress_kb_per_s", "decompress_kb_per_s",
+                                                     "compress_kb_per_cpu_s", "decompress_kb_per_cpu_s",
+                                                     "byte_exact")}})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="trained model directory (weights + tokenizer)")
@@ -203,6 +223,8 @@ def main() -> None:
     parser.add_argument("--adaptive-lanes", type=int, default=CodecConfig.lanes)
     parser.add_argument("--adaptive-context", type=int, default=AdaptiveConfig.context)
     parser.add_argument("--lane-loss", action="store_true", help="measure the ratio loss from lanes (slow)")
+    parser.add_argument("--speed-grid", action="store_true",
+                        help="instead of the round trip, one round trip per setting of SPEED_GRID (one process)")
     parser.add_argument("--precision", default=CodecConfig.precision, choices=["auto", "bf16", "fp32"])
     parser.add_argument("--sweep-contexts", type=lambda text: [int(x) for x in text.split(",")],
                         help="instead of the round trip, compress with each of these coding contexts (e.g. "
@@ -238,7 +260,9 @@ def main() -> None:
             result.update(model=str(model_dir), context=min(args.context or coding.context, coding.context),
                           model_parameters=sum(p.numel() for p in coding.model.parameters()),
                           precision=coding.precision(args.precision))
-            if not args.sweep_contexts:
+            if args.speed_grid:
+                result["speed_grid"] = speed_grid(model_dir, genome, config, work)
+            elif not args.sweep_contexts:
                 result["pretrained"] = code_both_ways(model_dir, genome, config, work)
         if args.adaptive:
             result["adaptive_config"] = asdict(AdaptiveConfig(context=args.adaptive_context))

@@ -8,11 +8,11 @@ matrix, only the coding alphabet's rows of the output matrix kept), keys and val
 preallocated buffers, every lane is at the same position (one RoPE row per step). Per-step work is a fixed
 list of ~20 torch ops per layer: it does not grow with the position.
 
-``dtype``: fp32, or bf16 where the CPU has bf16 matrix units (:func:`bioLM.hardware.fast_bf16`): weights and
-KV cache in bf16 halve the cache reads that bound a step. fp32 keeps the keys transposed, ``(L, H, D,
-context)``, so ``q @ K`` is one batched matmul (faster than SDPA's kernel for one query on the CPU); bf16 keeps
-``(L, H, context, D)`` for SDPA (whose bf16 kernel is the fastest there). Encoder and decoder run exactly this
-code with the same shapes, dtype and thread count, so their probabilities are bit-identical on one machine.
+``dtype``: fp32, or bf16 where the CPU has bf16 matrix units (:func:`bioLM.hardware.fast_bf16`): matmul
+weights and the KV cache in bf16 (the residual stream and norms stay fp32) halve the cache reads that bound a
+step and run the matmuls on AMX; attention is SDPA's fused CPU kernel (faster than batched matmuls for one
+query, measured). Encoder and decoder run exactly this code with the same shapes, dtype and lane groups, so
+their probabilities are bit-identical on one machine.
 """
 
 from __future__ import annotations
@@ -97,19 +97,18 @@ class StaticLaneStepper:
         cos, sin = rope_cos_sin(torch.arange(context)[None], self.head_dim, config.rope_theta)  # (1, 1, ctx, D)
         self.cos = cos[0, 0].repeat(1, 2 * self.n_head).to(dtype)  # (ctx, 2C): q and k of every head
         self.sin = sin[0, 0].repeat(1, 2 * self.n_head).to(dtype)
-        self.transposed = dtype == torch.float32
-        H, D = self.n_head, self.head_dim
-        key_shape = (lanes, H, D, context) if self.transposed else (lanes, H, context, D)
-        self.keys = [torch.zeros(key_shape, dtype=dtype) for _ in range(config.n_layer)]
-        self.values = [torch.zeros(lanes, H, context, D, dtype=dtype) for _ in range(config.n_layer)]
+        shape = (lanes, self.n_head, context, self.head_dim)
+        self.keys = [torch.zeros(shape, dtype=dtype) for _ in range(config.n_layer)]
+        self.values = [torch.zeros(shape, dtype=dtype) for _ in range(config.n_layer)]
         self.fed = torch.zeros(lanes, context, dtype=torch.long)  # tokens at each cache position
         self.position = 0
+        self._parameters = list(model.parameters())  # walking the module tree every step costs ~4%
         self._versions: tuple[int, ...] | None = None
         self.weights = self._current_weights()
 
     def _current_weights(self) -> StepWeights:
         """Prepared weights, rebuilt when the model's parameters changed in place (adaptive coding trains them)."""
-        versions = tuple(p._version for p in self.model.parameters())
+        versions = tuple(p._version for p in self._parameters)
         if versions != self._versions:
             self.weights, self._versions = StepWeights(self.model, self.alphabet_ids, self.dtype), versions
         return self.weights
@@ -163,24 +162,16 @@ class StaticLaneStepper:
 
     def _store(self, index: int, rows: slice, k: torch.Tensor, v: torch.Tensor, start: int, end: int) -> None:
         """Write keys ``k`` (l, T, H, D) and values ``v`` (l, T, C) of positions ``start .. end - 1``."""
-        H, D = self.n_head, self.head_dim
-        self.values[index][rows, :, start:end] = v.view(*v.shape[:2], H, D).transpose(1, 2)
-        if self.transposed:
-            self.keys[index][rows, :, :, start:end] = k.permute(0, 2, 3, 1)  # (l, H, D, T)
-        else:
-            self.keys[index][rows, :, start:end] = k.transpose(1, 2)
+        self.keys[index][rows, :, start:end] = k.transpose(1, 2)
+        self.values[index][rows, :, start:end] = v.view(*v.shape[:2], self.n_head, self.head_dim).transpose(1, 2)
 
     def _attend(self, index: int, rows: slice, q: torch.Tensor, end: int) -> torch.Tensor:
         """Queries ``q`` (l, Tq, H, D) of the last ``Tq`` positions before ``end`` (``Tq`` = 1 or ``end``) over the
         cached keys and values ``0 .. end - 1`` -> (l, Tq, C)."""
         n, Tq = q.shape[:2]
-        q = q.transpose(1, 2)  # (l, H, Tq, D), already scaled by 1/sqrt(D)
-        keys, values = self.keys[index][rows], self.values[index][rows, :, :end]
-        if self.transposed and Tq == 1:  # one query: scores as one batched matmul over the (D, end) key rows
-            weights = torch.softmax(torch.matmul(q, keys[..., :end]), dim=-1)  # (l, H, 1, end)
-            return torch.matmul(weights, values).view(n, 1, self.width)
-        k = keys[..., :end].transpose(-1, -2) if self.transposed else keys[:, :, :end]
-        y = F.scaled_dot_product_attention(q, k, values, is_causal=Tq > 1, scale=1.0)  # (l, H, Tq, D)
+        y = F.scaled_dot_product_attention(q.transpose(1, 2), self.keys[index][rows, :, :end],
+                                           self.values[index][rows, :, :end], is_causal=Tq > 1,
+                                           scale=1.0)  # (l, H, Tq, D); q is already scaled by 1/sqrt(D)
         return y.transpose(1, 2).reshape(n, Tq, self.width)
 
 
