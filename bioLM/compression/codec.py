@@ -183,7 +183,7 @@ class CodingModel:
         """Which arithmetic codes with this model (stored in the container, checked when decoding)."""
         from bioLM.compression.static_stepper import STEPPER_VERSION
 
-        return f"static-{STEPPER_VERSION}" if self.static else "hf-1"
+        return f"static-{STEPPER_VERSION}" if self.static else "hf-2"
 
     def precision(self, precision: str) -> str:
         """``precision`` ('auto', 'bf16', 'fp32') resolved for this model and CPU: 'bf16' or 'fp32'."""
@@ -311,6 +311,7 @@ def _decoding_errors(path):
 def _check_stepper(header: dict, coding: CodingModel, path) -> None:
     """Refuse a file coded by another version of the stepper's arithmetic (its probabilities would differ)."""
     made = header.get("stepper", "static-1" if coding.static else "hf-1")  # files from before the field
+    # (hf-2: the softmax of the probabilities changed with static-2)
     if made != coding.stepper_kind():
         raise ContainerError(f"made with the {made!r} coder; this bioLM computes probabilities with "
                              f"{coding.stepper_kind()!r}: decompress with the bioLM version that made it "
