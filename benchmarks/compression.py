@@ -166,9 +166,10 @@ def code_both_ways(model_dir: Path | None, genome: Path, config: CodecConfig, wo
 
 def lane_loss(model_dir: Path, genome: Path, config: CodecConfig) -> dict:
     """Teacher-forced bits with ``config.lanes`` lanes vs one lane (same context rule): the ratio cost of lanes."""
-    from bioLM.compression.bits import file_bits
+    from bioLM.compression.bits import BitsModel, file_bits
+    from bioLM.model.loading import load
 
-    coding = CodingModel(model_dir)
+    coding = BitsModel(load(model_dir, device="cpu", precision="fp32"))
     many = file_bits(coding, genome, config, baselines=False)
     one = file_bits(coding, genome, CodecConfig(lanes=1, threads=config.threads), baselines=False)
     return {"lanes": config.lanes, "bits_per_base_lanes": many.bits_per_base, "bits_per_base_one_lane":

@@ -72,6 +72,24 @@ def test_bf16_stepper_is_close_and_follows_weight_updates(coding_model):
         torch.testing.assert_close(fp32.feed(tokens), 2 * before)
 
 
+def test_lane_groups_equal_their_steppers_run_alone(coding_model):
+    """Threads = lane groups: each group's logits are those of its own stepper, whatever the scheduling."""
+    from bioLM.compression.static_stepper import LaneGroups, StaticLaneStepper
+
+    ids, context = coding_model.alphabet.ids, coding_model.context
+    make = lambda size: StaticLaneStepper(coding_model.model, ids, size, context, dtype=torch.bfloat16)  # noqa: E731
+    groups, alone = LaneGroups(make, 5, threads=2), [make(3), make(2)]
+    rng = np.random.default_rng(6)
+    try:
+        with torch.inference_mode():
+            assert torch.equal(groups.start(), torch.cat([s.start() for s in alone]))
+            for _ in range(context + 2):
+                tokens = torch.as_tensor(ids[rng.integers(0, 4, 5)])
+                assert torch.equal(groups.feed(tokens), torch.cat([alone[0].feed(tokens[:3]), alone[1].feed(tokens[3:])]))
+    finally:
+        groups.close()
+
+
 @pytest.mark.parametrize("block_steps", [7, 1000])
 def test_lane_coder_round_trip_with_model_and_fallback_blocks(coding_model, block_steps):
     symbols = coding_model.symbols(markov_dna(997, np.random.default_rng(3), order=2))
