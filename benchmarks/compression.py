@@ -193,7 +193,7 @@ def context_sweep(model_dir: Path, genome: Path, config: CodecConfig, work: Path
 
 
 SPEED_GRID = [("fp32", 256, 256, 1), ("bf16", 256, 256, 1), ("bf16", 256, 256, 2), ("bf16", 64, 512, 1),
-              ("bf16", 64, 512, 2)]
+              ("bf16", 64, 512, 2), ("bf16", 64, 1024, 2)]
 """(precision, context, lanes, threads) of ``--speed-grid``: the earlier defaults first, then what each change buys."""
 
 
