@@ -59,7 +59,8 @@ class CodecConfig:
     block_steps: int = 256
     """Steps per block: each (block, lane) is model-coded or 2-bit, whichever is smaller."""
     context: int | None = None
-    """Coding context in tokens (at most the model's); None = the model's ``block_size``."""
+    """Coding context in tokens (at most the model's); None = the model's ``block_size``. 64 is the fastest for
+    a ``tiny``-shaped model (~1.8x context 256 in bf16; +0.45% bits for a model trained at 256, RESULTS.md)."""
     match_order: int = 12
     """Copy model (:mod:`bioLM.compression.match`) mixed in, on contexts of this many symbols; 0 = off."""
     precision: Literal["auto", "bf16", "fp32"] = "auto"
@@ -205,7 +206,7 @@ class CodingModel:
         return LaneStepper(self.model, self.alphabet.ids, lanes, context, self.start_id)
 
     @contextlib.contextmanager
-    def coding(self, lanes: int, context: int, config: CodecConfig, hook=None):
+    def stepping(self, lanes: int, context: int, config: CodecConfig, hook=None):
         """(stepper, hook) for coding ``lanes`` lanes under ``config`` (precision, threads), torch's thread count
         set for them (one per lane group for bioLM's model; the hook, adaptive training, runs with
         ``config.threads``), the worker threads stopped afterwards."""
@@ -357,7 +358,7 @@ def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: 
     hook_steps = min(config.block_steps, context) if adaptive else 0
     hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
     config = replace(config, precision=coding.precision(config.precision))
-    with coding.coding(grid.shape[0], context, config, hook) as (stepper, hook):
+    with coding.stepping(grid.shape[0], context, config, hook) as (stepper, hook):
         coded = encode_grid(stepper, coding.alphabet.ids, grid, config.block_steps, hook, config.match_order,
                             hook_steps, coding.alphabet.texts) \
             if len(symbols) else CodedStream(b"", b"", np.zeros((0, grid.shape[0]), dtype=bool), 0.0)
@@ -421,7 +422,7 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
     sizes = lane_sizes(n_symbols, config.lanes, config.min_lane_tokens)
     hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
     coded = CodedStream(reader.sections[2], reader.sections[1], mask, 0.0)
-    with coding.coding(len(sizes), context, config, hook) as (stepper, hook), _decoding_errors(in_path):
+    with coding.stepping(len(sizes), context, config, hook) as (stepper, hook), _decoding_errors(in_path):
         grid = decode_grid(stepper, coding.alphabet.ids, sizes, coded, config.block_steps, hook, config.match_order,
                            header["hook_steps"], coding.alphabet.texts) if n_symbols else \
             np.zeros((1, 0), dtype=np.int64)
