@@ -54,8 +54,8 @@ class CodecConfig:
     """Fewest tokens per lane: short files use fewer lanes."""
     threads: int = 2
     """Threads while coding (decompression uses the same: floating-point reproducibility): for bioLM's model,
-    lane groups stepped side by side with one torch thread each (never slower than 1 on a busy CPU); for other
-    models, torch's intra-op threads."""
+    this many lane groups stepped side by side, one torch thread each; for other models, torch's intra-op
+    threads. 2 is meant for an idle 2-core CPU; on a CPU busy with other work 1 is faster (RESULTS.md)."""
     block_steps: int = 256
     """Steps per block: each (block, lane) is model-coded or 2-bit, whichever is smaller."""
     context: int | None = None
