@@ -326,7 +326,7 @@ def _validate(config: CodecConfig) -> None:
         if getattr(config, name) < 1:
             raise ConfigError(f"{name}={getattr(config, name)} must be a positive integer")
     if config.precision not in PRECISIONS:
-        raise ConfigError(f"precision={config.precision!r} is not valid; choose 'auto', 'bf16' or 'fp32'")
+        raise ConfigError(f"precision={config.precision!r} is not valid; choose one of {', '.join(PRECISIONS)}")
     if config.context is not None and config.context < 2:
         raise ConfigError(f"context={config.context} must be at least 2 tokens")
 
@@ -365,7 +365,8 @@ def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: 
     side = _side_section(layout, streams, coded.model_mask)
     header = {"mode": "adaptive" if adaptive else "pretrained", "model_sha256": coding.identity,
               "model_name": coding.model_dir.name, "coding": asdict(config), "context": context,
-              "hook_steps": hook_steps, "stepper": coding.stepper_kind(), "symbols": len(symbols), "mask_shape": list(coded.model_mask.shape),
+              "hook_steps": hook_steps, "stepper": coding.stepper_kind(), "symbols": len(symbols),
+              "mask_shape": list(coded.model_mask.shape),
               "gzip_input": was_gzip, "bioLM": __version__, **online.runtime(),
               "adaptive": asdict(adaptive) if adaptive else None, "from_model": model_dir is not None}
     _atomic_write(out_path, lambda path: write_container(path, header, [side, coded.fallback, coded.payload],
