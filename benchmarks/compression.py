@@ -28,7 +28,7 @@ import lzma
 import platform
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -166,13 +166,50 @@ def code_both_ways(model_dir: Path | None, genome: Path, config: CodecConfig, wo
 
 def lane_loss(model_dir: Path, genome: Path, config: CodecConfig) -> dict:
     """Teacher-forced bits with ``config.lanes`` lanes vs one lane (same context rule): the ratio cost of lanes."""
-    from bioLM.compression.bits import file_bits
+    from bioLM.compression.bits import BitsModel, file_bits
+    from bioLM.model.loading import load
 
-    coding = CodingModel(model_dir)
+    coding = BitsModel(load(model_dir, device="cpu", precision="fp32"))
     many = file_bits(coding, genome, config, baselines=False)
     one = file_bits(coding, genome, CodecConfig(lanes=1, threads=config.threads), baselines=False)
     return {"lanes": config.lanes, "bits_per_base_lanes": many.bits_per_base, "bits_per_base_one_lane":
             one.bits_per_base, "relative_loss": many.bits / one.bits - 1}
+
+
+def context_sweep(model_dir: Path, genome: Path, config: CodecConfig, work: Path, contexts: list[int],
+                  precisions: list[str]) -> list[dict]:
+    """Compress only, for each coding context and precision: payload and network-only bits per base, and speed
+    (the cost of a shorter window for a model trained at its full context, and what it buys)."""
+    coding, rows = CodingModel(model_dir), []
+    for context in contexts:
+        for precision in precisions:
+            report, wall, cpu = cpu_timed(compress_fasta, model_dir, genome, work / "sweep.blm",
+                                          replace(config, context=context, precision=precision), coding=coding)
+            rows.append({"context": context, "precision": precision, "payload_bits_per_base":
+                         report.payload_bits_per_base, "model_only_bits_per_base": report.model_bits / report.bases,
+                         "compress_kb_per_s": report.letters / 1e3 / wall,
+                         "compress_kb_per_cpu_s": report.letters / 1e3 / cpu})
+    return rows
+
+
+SPEED_GRID = [("fp32", 256, 256, 1), ("bf16", 256, 256, 1), ("bf16", 256, 256, 2), ("bf16", 64, 512, 1),
+              ("bf16", 64, 512, 2), ("bf16", 64, 1024, 2)]
+"""(precision, context, lanes, threads) of ``--speed-grid``: the earlier defaults first, then what each change buys."""
+
+
+def speed_grid(model_dir: Path, genome: Path, config: CodecConfig, work: Path) -> list[dict]:
+    """Round trips of one genome under each setting of :data:`SPEED_GRID`, in one process (ratios between rows
+    hold on a shared machine better than absolute rates)."""
+    rows = []
+    for precision, context, lanes, threads in SPEED_GRID:
+        setting = replace(config, precision=precision, context=context, lanes=lanes, threads=threads)
+        result = code_both_ways(model_dir, genome, setting, work)
+        rows.append({"precision": precision, "context": context, "lanes": lanes, "threads": threads,
+                     **{key: result[key] for key in ("payload_bits_per_base", "container_bits_per_base",
+                                                     "compress_kb_per_s", "decompress_kb_per_s",
+                                                     "compress_kb_per_cpu_s", "decompress_kb_per_cpu_s",
+                                                     "byte_exact")}})
+    return rows
 
 
 def main() -> None:
@@ -187,6 +224,12 @@ def main() -> None:
     parser.add_argument("--adaptive-lanes", type=int, default=CodecConfig.lanes)
     parser.add_argument("--adaptive-context", type=int, default=AdaptiveConfig.context)
     parser.add_argument("--lane-loss", action="store_true", help="measure the ratio loss from lanes (slow)")
+    parser.add_argument("--speed-grid", action="store_true",
+                        help="instead of the round trip, one round trip per setting of SPEED_GRID (one process)")
+    parser.add_argument("--precision", default=CodecConfig.precision, choices=["auto", "bf16", "fp32"])
+    parser.add_argument("--sweep-contexts", type=lambda text: [int(x) for x in text.split(",")],
+                        help="instead of the round trip, compress with each of these coding contexts (e.g. "
+                             "32,64,128,256) in fp32 and bf16")
     parser.add_argument("--train-ecoli", type=Path, help="train a tiny model on E. coli K-12 + EC590 here, exit")
     parser.add_argument("--steps", type=int, default=3000, help="training steps for --train-ecoli")
     parser.add_argument("--quick", action="store_true", help="tiny random model on a 20 kb prefix")
@@ -203,7 +246,7 @@ def main() -> None:
         if args.quick or args.max_letters:
             genome = prefix_fasta(args.genome, work / "prefix.fa", args.max_letters or 20_000)
             model_dir = model_dir or tiny_random_model(work / "model")
-        config = CodecConfig(lanes=args.lanes, threads=args.threads, context=args.context)
+        config = CodecConfig(lanes=args.lanes, threads=args.threads, context=args.context, precision=args.precision)
         bases = split_letters(split_file(read_raw(genome)[0])[1])[0].tobytes()
         torch.set_num_threads(args.threads)
         result = {
@@ -217,12 +260,19 @@ def main() -> None:
             coding = CodingModel(model_dir)
             result.update(model=str(model_dir), context=min(args.context or coding.context, coding.context),
                           model_parameters=sum(p.numel() for p in coding.model.parameters()),
-                          pretrained=code_both_ways(model_dir, genome, config, work))
+                          precision=coding.precision(args.precision))
+            if args.speed_grid:
+                result["speed_grid"] = speed_grid(model_dir, genome, config, work)
+            elif not args.sweep_contexts:
+                result["pretrained"] = code_both_ways(model_dir, genome, config, work)
         if args.adaptive:
             result["adaptive_config"] = asdict(AdaptiveConfig(context=args.adaptive_context))
             result["adaptive"] = code_both_ways(None, genome, CodecConfig(lanes=args.adaptive_lanes,
                                                                           threads=args.threads),
                                                 work, AdaptiveConfig(context=args.adaptive_context))
+        if args.sweep_contexts:
+            result["context_sweep"] = context_sweep(model_dir, genome, config, work, args.sweep_contexts,
+                                                    ["fp32", "bf16"])
         if args.lane_loss:
             result["lane_loss"] = lane_loss(model_dir, genome, config)
     print(json.dumps(result, indent=1))

@@ -19,9 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compress", help="compress a FASTA file losslessly with a model (.blm)",
         description="Byte-exact: `biolm decompress` restores the file (line lengths, CRLF, headers, case, "
                     "N/IUPAC) so that `cmp` finds no difference. Gzip input is restored uncompressed. Each "
-                    "block of bases is model-coded or 2-bit, whichever is smaller. Coding runs in fp32 on the "
-                    "CPU (the decoder must compute bit-identical probabilities), so there is no --device or "
-                    "--precision.")
+                    "block of bases is model-coded or 2-bit, whichever is smaller. Coding runs on the CPU (the "
+                    "decoder must compute bit-identical probabilities), in bf16 where the CPU has bf16 matrix "
+                    "units (--precision auto) and fp32 elsewhere; a bf16 file decodes only with the same torch "
+                    "build on the same kind of CPU.")
     parser.add_argument("input", type=Path, help="FASTA file (plain or gzip; gzip is restored uncompressed)")
     parser.add_argument("output", type=Path, help="compressed container to write (.blm)")
     parser.add_argument("--model", type=Path, default=None,

@@ -51,20 +51,24 @@ def random_init(config: AdaptiveConfig):
 
 
 def runtime() -> dict:
-    """What bit-identical replay needs: torch version and CPU capability."""
-    return {"torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    """What bit-identical replay needs: torch version, CPU capability and the CPU's bf16 units."""
+    from bioLM.hardware import CPU_BF16_FLAGS, cpu_flags
+
+    return {"torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "cpu_bf16": sorted(set(CPU_BF16_FLAGS) & cpu_flags())}
 
 
-def check_runtime(header: dict, threads: int, path) -> None:
-    """Refuse to replay adaptive updates on another torch build or CPU capability."""
+def check_runtime(header: dict, threads: int, path, what: str = "adaptive", why: str = "the model's updates") -> None:
+    """Refuse to decode where ``why`` (adaptive updates, bf16 arithmetic) would not replay bit for bit: another
+    torch build, CPU capability or set of bf16 units than the file's."""
     from bioLM.compression.container import ContainerError
 
     here = runtime()
     for key, value in here.items():
         if header.get(key) != value:
-            raise ContainerError(f"adaptive file made with {key} {header.get(key)!r}, this machine has {value!r}: "
-                                 "the model's updates would not replay bit for bit; decompress with the same "
-                                 "torch build on the same kind of CPU", path=path)
+            raise ContainerError(f"{what} file made with {key} {header.get(key)!r}, this machine has {value!r}: {why} "
+                                 "would not replay bit for bit; decompress with the same torch build on the same "
+                                 "kind of CPU", path=path)
     if threads < 1:
         raise ConfigError(f"threads={threads} must be positive")
 

@@ -16,8 +16,9 @@ import hashlib
 import logging
 import lzma
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -35,6 +36,7 @@ from bioLM.compression.sidestreams import (
 )
 from bioLM.compression.stepper import CodingAlphabet, LaneStepper, base_token_ids, lane_sizes, start_token
 from bioLM.errors import ConfigError
+from bioLM.hardware import PRECISIONS
 from bioLM.model.loading import model_context
 
 logger = logging.getLogger(__name__)
@@ -51,14 +53,20 @@ class CodecConfig:
     min_lane_tokens: int = 1024
     """Fewest tokens per lane: short files use fewer lanes."""
     threads: int = 2
-    """torch CPU threads while coding (decompression uses the same: floating-point reproducibility). 2 is the
-    fastest on the project's 2-core machines when they are not shared (39 -> 59 kb/s both ways, RESULTS.md)."""
+    """Threads while coding (decompression uses the same: floating-point reproducibility): for bioLM's model,
+    this many lane groups stepped side by side, one torch thread each; for other models, torch's intra-op
+    threads. 2 is meant for an idle 2-core CPU; on a CPU busy with other work 1 is faster (RESULTS.md)."""
     block_steps: int = 256
     """Steps per block: each (block, lane) is model-coded or 2-bit, whichever is smaller."""
     context: int | None = None
-    """Coding context in tokens (at most the model's); None = the model's ``block_size``."""
+    """Coding context in tokens (at most the model's); None = the model's ``block_size``. 64 is the fastest for
+    a ``tiny``-shaped model (~1.8x context 256 in bf16; +0.45% bits for a model trained at 256, RESULTS.md)."""
     match_order: int = 12
     """Copy model (:mod:`bioLM.compression.match`) mixed in, on contexts of this many symbols; 0 = off."""
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    """Weights and KV cache while coding: 'auto' (bf16 where the CPU has bf16 matrix units, see
+    :func:`bioLM.hardware.fast_bf16`; else fp32), 'bf16' or 'fp32'. The container records the result; a bf16
+    file decodes only with the same torch build on the same kind of CPU (the decoder refuses elsewhere)."""
 
 
 @dataclass
@@ -165,16 +173,51 @@ class CodingModel:
         """The bases spelled by ``symbols``, as a string."""
         return self.letters(symbols).tobytes().decode("ascii")
 
-    def stepper(self, lanes: int, context: int | None = None):
-        """The lane stepper for this model: static KV cache for bioLM's model, HF cache for others."""
+    @property
+    def static(self) -> bool:
+        """True for bioLM's own model (the static-cache stepper, fp32 or bf16); else the generic HF path (fp32)."""
         from bioLM.model import BioLMForCausalLM
 
-        context = min(context or self.context, self.context)
-        if isinstance(self.model, BioLMForCausalLM):
-            from bioLM.compression.static_stepper import StaticLaneStepper
+        return isinstance(self.model, BioLMForCausalLM)
 
-            return StaticLaneStepper(self.model, self.alphabet.ids, lanes, context, self.start_id)
+    def stepper_kind(self) -> str:
+        """Which arithmetic codes with this model (stored in the container, checked when decoding)."""
+        from bioLM.compression.static_stepper import STEPPER_VERSION
+
+        return f"static-{STEPPER_VERSION}" if self.static else "hf-2"
+
+    def precision(self, precision: str) -> str:
+        """``precision`` ('auto', 'bf16', 'fp32') resolved for this model and CPU: 'bf16' or 'fp32'."""
+        from bioLM.hardware import autocast_dtype
+
+        return "bf16" if autocast_dtype(precision, "cpu") is not None and self.static else "fp32"
+
+    def stepper(self, lanes: int, context: int | None = None, precision: str = "fp32", threads: int = 1):
+        """The lane stepper for this model: for bioLM's model, static KV caches (fp32 or bf16) in ``threads``
+        lane groups run side by side (:class:`~bioLM.compression.static_stepper.LaneGroups`, one torch thread
+        each); for others, the HF cache path in fp32 (run it under ``threads`` torch threads)."""
+        context = min(context or self.context, self.context)
+        if self.static:
+            from bioLM.compression.static_stepper import LaneGroups, StaticLaneStepper
+
+            dtype = torch.bfloat16 if self.precision(precision) == "bf16" else torch.float32
+            return LaneGroups(lambda size: StaticLaneStepper(self.model, self.alphabet.ids, size, context,
+                                                             self.start_id, dtype), lanes, threads)
         return LaneStepper(self.model, self.alphabet.ids, lanes, context, self.start_id)
+
+    @contextlib.contextmanager
+    def stepping(self, lanes: int, context: int, config: CodecConfig, hook=None):
+        """(stepper, hook) for coding ``lanes`` lanes under ``config`` (precision, threads), torch's thread count
+        set for them (one per lane group for bioLM's model; the hook, adaptive training, runs with
+        ``config.threads``), the worker threads stopped afterwards."""
+        stepper = self.stepper(lanes, context, config.precision, config.threads)
+        if hook is not None and self.static:
+            hook = _with_threads(hook, config.threads)
+        try:
+            with _threads(1 if self.static else config.threads):
+                yield stepper, hook
+        finally:
+            getattr(stepper, "close", lambda: None)()
 
 
 @contextlib.contextmanager
@@ -187,11 +230,11 @@ def _threads(threads: int):
         torch.set_num_threads(previous)
 
 
-@contextlib.contextmanager
-def coding_threads(threads: int):
-    """Run with ``threads`` torch CPU threads (and inference mode), restoring the count afterwards."""
-    with _threads(threads), torch.inference_mode():
-        yield
+def _with_threads(hook, threads: int):
+    def run(*args):
+        with _threads(threads):
+            hook(*args)
+    return run
 
 
 def check_output(out_path: str | Path) -> Path:
@@ -266,12 +309,24 @@ def _decoding_errors(path):
                              "results differ) or is damaged; decompress where it was compressed", path=path) from None
 
 
+def _check_stepper(header: dict, coding: CodingModel, path) -> None:
+    """Refuse a file coded by another version of the stepper's arithmetic (its probabilities would differ)."""
+    made = header.get("stepper", "static-1" if coding.static else "hf-1")  # files from before the field
+    # (hf-2: the softmax of the probabilities changed with static-2)
+    if made != coding.stepper_kind():
+        raise ContainerError(f"made with the {made!r} coder; this bioLM computes probabilities with "
+                             f"{coding.stepper_kind()!r}: decompress with the bioLM version that made it "
+                             f"({header.get('bioLM')!r})", path=path)
+
+
 def _validate(config: CodecConfig) -> None:
     if config.match_order < 0:
         raise ConfigError(f"match_order={config.match_order} must be >= 0 (0 = no copy model)")
     for name in ("lanes", "min_lane_tokens", "threads", "block_steps"):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name}={getattr(config, name)} must be a positive integer")
+    if config.precision not in PRECISIONS:
+        raise ConfigError(f"precision={config.precision!r} is not valid; choose one of {', '.join(PRECISIONS)}")
     if config.context is not None and config.context < 2:
         raise ConfigError(f"context={config.context} must be at least 2 tokens")
 
@@ -302,14 +357,16 @@ def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: 
     grid = lane_grid(symbols, config.lanes, config.min_lane_tokens)
     hook_steps = min(config.block_steps, context) if adaptive else 0
     hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
-    with _threads(config.threads):
-        coded = encode_grid(coding.stepper(grid.shape[0], context), coding.alphabet.ids, grid, config.block_steps,
-                            hook, config.match_order, hook_steps, coding.alphabet.texts) \
+    config = replace(config, precision=coding.precision(config.precision))
+    with coding.stepping(grid.shape[0], context, config, hook) as (stepper, hook):
+        coded = encode_grid(stepper, coding.alphabet.ids, grid, config.block_steps, hook, config.match_order,
+                            hook_steps, coding.alphabet.texts) \
             if len(symbols) else CodedStream(b"", b"", np.zeros((0, grid.shape[0]), dtype=bool), 0.0)
     side = _side_section(layout, streams, coded.model_mask)
     header = {"mode": "adaptive" if adaptive else "pretrained", "model_sha256": coding.identity,
               "model_name": coding.model_dir.name, "coding": asdict(config), "context": context,
-              "hook_steps": hook_steps, "symbols": len(symbols), "mask_shape": list(coded.model_mask.shape),
+              "hook_steps": hook_steps, "stepper": coding.stepper_kind(), "symbols": len(symbols),
+              "mask_shape": list(coded.model_mask.shape),
               "gzip_input": was_gzip, "bioLM": __version__, **online.runtime(),
               "adaptive": asdict(adaptive) if adaptive else None, "from_model": model_dir is not None}
     _atomic_write(out_path, lambda path: write_container(path, header, [side, coded.fallback, coded.payload],
@@ -338,13 +395,15 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
     out_path = check_output(out_path)
     header = reader.header
     try:
-        config = CodecConfig(**header["coding"])
+        config = CodecConfig(**{"precision": "fp32", **header["coding"]})  # files before bf16 coding: fp32
         adaptive = online.AdaptiveConfig(**header["adaptive"]) if header["mode"] == "adaptive" else None
         n_symbols, context, mask_shape = header["symbols"], header["context"], tuple(header["mask_shape"])
     except (KeyError, TypeError):
         raise ContainerError("header has no valid coding parameters", path=in_path) from None
     if adaptive is not None:
         online.check_runtime(header, config.threads, in_path)
+    elif config.precision == "bf16":
+        online.check_runtime(header, config.threads, in_path, "bf16-coded", "the model's bf16 probabilities")
     elif header.get("torch") != torch.__version__:
         logger.warning("%s was compressed with torch %s, this is torch %s: decoding may fail its checksum",
                        in_path, header.get("torch"), torch.__version__)
@@ -356,6 +415,7 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
                            model_dir if coding is None else coding.model_dir)
     began = time.perf_counter()
     coding = _start_model(model_dir if from_model else None, coding if from_model else None, adaptive)
+    _check_stepper(header, coding, in_path)
     try:
         layout, streams, mask = _read_side(reader.sections[0], mask_shape)
     except (ValueError, IndexError) as error:
@@ -363,10 +423,9 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
     sizes = lane_sizes(n_symbols, config.lanes, config.min_lane_tokens)
     hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
     coded = CodedStream(reader.sections[2], reader.sections[1], mask, 0.0)
-    with _threads(config.threads), _decoding_errors(in_path):
-        grid = decode_grid(coding.stepper(len(sizes), context), coding.alphabet.ids, sizes, coded,
-                           config.block_steps, hook, config.match_order, header["hook_steps"],
-                           coding.alphabet.texts) if n_symbols else \
+    with coding.stepping(len(sizes), context, config, hook) as (stepper, hook), _decoding_errors(in_path):
+        grid = decode_grid(stepper, coding.alphabet.ids, sizes, coded, config.block_steps, hook, config.match_order,
+                           header["hook_steps"], coding.alphabet.texts) if n_symbols else \
             np.zeros((1, 0), dtype=np.int64)
     try:
         letters = join_letters(coding.letters(stream_of(grid)), streams)

@@ -60,8 +60,9 @@ def stream_of(grid: np.ndarray) -> np.ndarray:
 
 
 def probabilities(logits: torch.Tensor) -> np.ndarray:
-    """Softmax of alphabet logits ``(L, V)`` in fp32, as numpy (the coder's input on both sides)."""
-    return torch.softmax(logits.float(), dim=-1).numpy()
+    """Softmax of alphabet logits ``(L, V)`` in fp32, as numpy (the coder's input on both sides). Computed over
+    the lane-major transpose: torch's softmax over a short last dimension (V = 4) is ~6x slower per step."""
+    return torch.softmax(logits.float().T, dim=0).T.numpy()
 
 
 def _feed(stepper, alphabet_ids: np.ndarray, column: np.ndarray) -> torch.Tensor:

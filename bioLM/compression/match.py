@@ -88,8 +88,8 @@ class MatchModel:
         if len(active):
             hit = self._predicted(grid, active) == column[active]
             bucket = np.minimum(self.length[active], BUCKETS - 1)
-            np.add.at(self.hits, bucket, hit)
-            np.add.at(self.total, bucket, 1.0)
+            self.hits += np.bincount(bucket, weights=hit, minlength=BUCKETS)  # whole counts: exact in float64
+            self.total += np.bincount(bucket, minlength=BUCKETS)
             moved = self.pointer[active] + self.direction[active]
             wrapped = (self.direction[active] < 0) & (self.pointer[active] % self.steps == 0)  # into a later column
             self.pointer[active] = np.where(hit & ~wrapped, moved, -1)

@@ -6,6 +6,7 @@ import bz2
 import gzip
 import json
 import lzma
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -42,7 +43,7 @@ def test_file_bits_counts_only_acgt_and_matches_the_coder(tmp_path, coding_model
 
     records = [("a", random_dna(150, np.random.default_rng(1)) + "NNNNNRYacgtAC")]
     source = write_fasta_records(tmp_path / "in.fa", records)
-    config = CodecConfig(lanes=2, min_lane_tokens=40, match_order=0)  # the network alone, as bits.py
+    config = CodecConfig(lanes=2, min_lane_tokens=40, match_order=0, precision="fp32")  # the network alone
     from bioLM.model.loading import load
 
     result = file_bits(load(tiny_model_dir, device="cpu", precision="fp32"), source, config)
@@ -50,6 +51,9 @@ def test_file_bits_counts_only_acgt_and_matches_the_coder(tmp_path, coding_model
     assert result.baselines["2bit"] == 2.0
     report = compress_fasta(tiny_model_dir, source, tmp_path / "x.blm", config, coding=coding_model)
     assert report.model_bits == pytest.approx(result.bits, rel=1e-4)  # same contexts as the coder
+    bf16 = compress_fasta(tiny_model_dir, source, tmp_path / "y.blm", replace(config, precision="bf16"),
+                          coding=coding_model)
+    assert bf16.model_bits == pytest.approx(result.bits, rel=1e-2)  # bf16 weights and cache: close, not equal
 
 
 def test_cli_round_trip_and_bits(tmp_path, tiny_model_dir, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -49,6 +51,43 @@ def test_static_stepper_matches_the_hf_cache_path(coding_model):
         for _ in range(2 * coding_model.context + 5):  # the 64-token cache is re-primed several times
             tokens = torch.as_tensor(ids[rng.integers(0, 4, 3)])
             torch.testing.assert_close(static.feed(tokens), generic.feed(tokens), rtol=1e-4, atol=1e-5)
+
+
+def test_bf16_stepper_is_close_and_follows_weight_updates(coding_model):
+    """bf16 weights and cache: logits close to fp32's; weights changed in place (adaptive mode) are picked up."""
+    from bioLM.compression.static_stepper import StaticLaneStepper
+
+    ids, model = coding_model.alphabet.ids, copy.deepcopy(coding_model.model)
+    fp32 = StaticLaneStepper(model, ids, 3, coding_model.context)
+    bf16 = StaticLaneStepper(model, ids, 3, coding_model.context, dtype=torch.bfloat16)
+    rng = np.random.default_rng(5)
+    with torch.inference_mode():
+        torch.testing.assert_close(bf16.start(), fp32.start(), rtol=0.05, atol=0.05)
+        for _ in range(coding_model.context + 3):
+            tokens = torch.as_tensor(ids[rng.integers(0, 4, 3)])
+            torch.testing.assert_close(bf16.feed(tokens), fp32.feed(tokens), rtol=0.05, atol=0.05)
+        before = fp32.feed(tokens)
+        fp32.position -= 1  # feed the same tokens at the same position again
+        model.model.norm.weight.mul_(2.0)  # folded into the stepper's output matrix: every logit doubles
+        torch.testing.assert_close(fp32.feed(tokens), 2 * before)
+
+
+def test_lane_groups_equal_their_steppers_run_alone(coding_model):
+    """Threads = lane groups: each group's logits are those of its own stepper, whatever the scheduling."""
+    from bioLM.compression.static_stepper import LaneGroups, StaticLaneStepper
+
+    ids, context = coding_model.alphabet.ids, coding_model.context
+    make = lambda size: StaticLaneStepper(coding_model.model, ids, size, context, dtype=torch.bfloat16)  # noqa: E731
+    groups, alone = LaneGroups(make, 5, threads=2), [make(3), make(2)]
+    rng = np.random.default_rng(6)
+    try:
+        with torch.inference_mode():
+            assert torch.equal(groups.start(), torch.cat([s.start() for s in alone]))
+            for _ in range(context + 2):
+                tokens = torch.as_tensor(ids[rng.integers(0, 4, 5)])
+                assert torch.equal(groups.feed(tokens), torch.cat([alone[0].feed(tokens[:3]), alone[1].feed(tokens[3:])]))
+    finally:
+        groups.close()
 
 
 @pytest.mark.parametrize("block_steps", [7, 1000])

@@ -223,3 +223,43 @@ def test_a_masked_lm_is_refused(tmp_path):
     tokenizer.save_pretrained(tmp_path)
     with pytest.raises(ConfigError, match="compress needs a causal language model.*masked LM"):
         CodingModel(tmp_path)
+
+
+def test_bf16_round_trip_and_refusal_on_another_cpu(tmp_path, tiny_model_dir, coding_model, monkeypatch):
+    from bioLM.compression import adaptive
+    from bioLM.compression.container import ContainerReader
+
+    (tmp_path / "in.fa").write_text(f">m\n{random_dna(3000, np.random.default_rng(4))}\n")
+    config = CodecConfig(lanes=8, min_lane_tokens=48, block_steps=32, precision="bf16")
+    compress_fasta(tiny_model_dir, tmp_path / "in.fa", tmp_path / "x.blm", config, coding=coding_model)
+    assert ContainerReader(tmp_path / "x.blm").header["coding"]["precision"] == "bf16"
+    decompress(tiny_model_dir, tmp_path / "x.blm", tmp_path / "out.fa", coding=coding_model)
+    assert (tmp_path / "out.fa").read_bytes() == (tmp_path / "in.fa").read_bytes()
+    here = adaptive.runtime()
+    monkeypatch.setattr(adaptive, "runtime", lambda: {**here, "cpu_bf16": ["something_else"]})
+    with pytest.raises(ContainerError, match="bf16-coded file made with cpu_bf16 .* would not replay"):
+        decompress(tiny_model_dir, tmp_path / "x.blm", tmp_path / "out2.fa", coding=coding_model)
+    assert not (tmp_path / "out2.fa").exists()
+
+
+def test_precision_auto_is_fp32_without_bf16_units(tmp_path, tiny_model_dir, coding_model, monkeypatch):
+    from bioLM import hardware
+    from bioLM.compression.container import ContainerReader
+
+    monkeypatch.setattr(hardware, "fast_bf16", lambda device="cpu": False)
+    assert coding_model.precision("auto") == "fp32" and coding_model.precision("bf16") == "bf16"
+    (tmp_path / "in.fa").write_text(">a\nACGTTGCA\n")
+    compress_fasta(tiny_model_dir, tmp_path / "in.fa", tmp_path / "x.blm", FAST, coding=coding_model)
+    assert ContainerReader(tmp_path / "x.blm").header["coding"]["precision"] == "fp32"
+
+
+def test_file_of_another_stepper_version_is_refused(tmp_path, tiny_model_dir, coding_model, monkeypatch):
+    from bioLM.compression import static_stepper
+
+    (tmp_path / "in.fa").write_text(">a\nACGTTGCAAC\n")
+    compress_fasta(tiny_model_dir, tmp_path / "in.fa", tmp_path / "x.blm", FAST, coding=coding_model)
+    made = f"static-{static_stepper.STEPPER_VERSION}"
+    monkeypatch.setattr(static_stepper, "STEPPER_VERSION", 99)
+    with pytest.raises(ContainerError, match=f"made with the '{made}' coder; .* 'static-99'"):
+        decompress(tiny_model_dir, tmp_path / "x.blm", tmp_path / "out.fa", coding=coding_model)
+    assert not (tmp_path / "out.fa").exists()

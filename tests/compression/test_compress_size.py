@@ -10,7 +10,7 @@ from bioLM.compression.bits import file_bits
 from bioLM.synthetic import markov_dna, write_fasta_records
 
 # Many lanes keep the test short (one forward pass per 50 tokens); the contexts are the same in bits.py.
-CONFIG = CodecConfig(lanes=50, min_lane_tokens=1024, match_order=0)  # the network alone, as bits.py
+CONFIG = CodecConfig(lanes=50, min_lane_tokens=1024, match_order=0, precision="fp32")  # as bits.py
 FIXED_HEADER_BYTES = 600
 
 
