@@ -41,8 +41,12 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import l1_min_c
 
+from bioLM.summarize._markers import markers
+
 BASE_CRITERIA = ("anova", "stepwise", "l1", "trees")
-CRITERIA = (*BASE_CRITERIA, "union", "consensus")
+CRITERIA = (*BASE_CRITERIA, "union", "consensus", "markers")
+SELF_FILTERED = ("markers",)
+"""Criteria with their own redundancy term: only tried without the correlation cut-off."""
 L1_POOL = 2000
 
 
@@ -193,6 +197,9 @@ def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, str
         scores["l1"][pool] += _l1(X[:, pool], y, codes, strength)
     if "trees" in needed:
         scores["trees"] = _trees(X, y, codes, seed)
+    if only in (None, "markers") and codes is not None:
+        scores["markers"] = tie.copy()
+        scores["markers"][pool] += markers(X[:, pool], codes, k)
     if only in (None, "union", "consensus"):
         orders = [_order(scores[name]) for name in BASE_CRITERIA]
         scores["union"] = _interleave(orders, p)
@@ -217,15 +224,15 @@ def decorrelated_top(order: np.ndarray, X: np.ndarray, k: int, rho: float) -> np
     return np.array(kept, dtype=int)
 
 
-def held_out_score(X_train, y_train, X_test, y_test, classification: bool) -> float:
-    """Score of features on held-out samples: the better of a logistic regression and 15-nearest
+def held_out_score(X_train, y_train, X_test, y_test, classification: bool, knn: bool = True) -> float:
+    """Score of features on held-out samples: the better of a logistic regression and (``knn``) 15-nearest
     neighbours (macro-F1, so interactions such as XOR count too); ridge R² for regression."""
     if classification:
         if len(np.unique(y_train)) < 2:
             return 0.0
         scores = []
-        for model in (LogisticRegression(solver="newton-cholesky", max_iter=100),
-                      KNeighborsClassifier(min(15, len(y_train)))):
+        models = [LogisticRegression(solver="newton-cholesky", max_iter=100)]
+        for model in models + ([KNeighborsClassifier(min(15, len(y_train)))] if knn else []):
             scores.append(f1_score(y_test, model.fit(X_train, y_train).predict(X_test), average="macro"))
         return float(max(scores))
     return float(r2_score(y_test, Ridge(alpha=1.0).fit(X_train, y_train).predict(X_test)))
@@ -261,7 +268,8 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
     target = codes if classification else (y - y.mean()) / (y.std() or 1.0)
     p = X.shape[1]
     strength = l1_strength(X[:, l1_pool(X, _anova(X, target, codes))], target, codes, k)
-    candidates = [(c, r) for c in criteria for r in rhos]
+    criteria = tuple(c for c in criteria if classification or c != "markers") or ("anova",)  # markers: classes
+    candidates = [(c, r) for c in criteria for r in rhos if c not in SELF_FILTERED or r == max(rhos)]
     held_out = {candidate: [] for candidate in candidates}
     counts = {candidate: np.zeros(p) for candidate in candidates}
     for i, (fit, test) in enumerate(halves(target, classification, n_pairs, seed)):
