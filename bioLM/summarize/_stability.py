@@ -270,6 +270,8 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
     strength = l1_strength(X[:, l1_pool(X, _anova(X, target, codes))], target, codes, k)
     criteria = tuple(c for c in criteria if classification or c != "markers") or ("anova",)  # markers: classes
     candidates = [(c, r) for c in criteria for r in rhos if c not in SELF_FILTERED or r == max(rhos)]
+    if classification and len(np.unique(codes)) >= 3 and ("markers", max(rhos)) in candidates:
+        candidates.insert(0, candidates.pop(candidates.index(("markers", max(rhos)))))  # the default
     held_out = {candidate: [] for candidate in candidates}
     counts = {candidate: np.zeros(p) for candidate in candidates}
     for i, (fit, test) in enumerate(halves(target, classification, n_pairs, seed)):
