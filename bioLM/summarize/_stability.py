@@ -11,7 +11,11 @@ What each standard selector exploits, and the criterion here that covers it:
   beyond 2,000 features it (and ``stepwise``) sees the 2,000 best by F;
 - ``trees``: extremely randomized trees impurity importance: interactions (XOR) and non-linear effects;
 - ``union``: the four orders interleaved (a feature high in any of them comes early);
-- ``consensus``: the mean rank over the four.
+- ``consensus``: the mean rank over the four;
+- ``markers`` (classification): class-balanced markers, the ``k`` slots filled round-robin over the classes by
+  each class's one-vs-rest t with an mRMR redundancy term (:mod:`bioLM.summarize._markers`): a global
+  statistic spends small ``k`` on the classes that differ most. Tried without the correlation cut-off (it has
+  its own), and, with 3 or more classes, the default the others must beat (first in the one-SE order).
 
 Each criterion can be combined with a redundancy filter (skip a feature whose absolute correlation with an
 already kept one is >= ``rho``), which stops correlated copies of one signal from filling all ``k`` slots.
@@ -20,7 +24,8 @@ Resampling: ``n_pairs`` complementary pairs of stratified halves (A, B). Every c
 ranks features on one half; its top ``k`` are scored on the other half by the better of a logistic regression
 (the kind of model that consumes a selection downstream) and 15-nearest neighbours (which credits
 interactions), macro-F1; ridge R² for regression. The
-simplest candidate (list order: ``anova`` without a filter first) whose mean held-out score is within one
+simplest candidate (list order: ``anova`` without a filter first; ``markers`` first with 3 or more classes)
+whose mean held-out score is within one
 standard error of the best wins (the one-standard-error rule: a rival must beat F clearly, not by
 resampling noise) and is refitted on all the training samples; the score
 of a feature (``scores_``) is how often it was in that candidate's top ``k`` over all halves (stability
@@ -130,7 +135,8 @@ def _l1(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, strength: float)
     targets = [codes == c for c in classes] if len(classes) > 2 else [codes == classes[-1]]
     score = np.zeros(X.shape[1])
     for target in targets:
-        model = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=strength, max_iter=200)
+        model = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=strength, max_iter=200,
+                                   random_state=0)  # liblinear shuffles: fixed, not the global RNG
         score = np.maximum(score, np.abs(model.fit(X, target).coef_[0]))
     return score
 

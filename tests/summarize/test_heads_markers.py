@@ -64,3 +64,20 @@ def test_screened_reducer_finds_few_signals_among_many_features():
     assert max(v for n, v in head.cv_scores_.items() if "|" in n) > max(head.cv_scores_["pls"],
                                                                      head.cv_scores_["pca"]) + 0.1
     assert head.transform(X[:5]).shape == (5, 4)
+
+
+def test_l1_criterion_does_not_read_the_global_random_state():
+    """liblinear shuffles its coordinates; with the global RNG the selection changed from run to run."""
+    from bioLM.summarize._stability import _l1, l1_strength
+
+    rng = np.random.default_rng(0)
+    X = np.repeat(rng.normal(size=(300, 5)), 8, axis=1) + 0.3 * rng.normal(size=(300, 40))
+    codes = rng.integers(0, 5, 300)
+    X[:, :8] += codes[:, None] * 0.3
+    X = (X - X.mean(0)) / X.std(0)
+    strength = l1_strength(X, codes, codes, 5)
+    scores = []
+    for seed in (1, 2):
+        np.random.seed(seed)
+        scores.append(_l1(X, codes, codes, strength))
+    np.testing.assert_array_equal(scores[0], scores[1])
