@@ -15,7 +15,8 @@ What each standard selector exploits, and the criterion here that covers it:
 - ``markers`` (classification): class-balanced markers, the ``k`` slots filled round-robin over the classes by
   each class's one-vs-rest t with an mRMR redundancy term (:mod:`bioLM.summarize._markers`): a global
   statistic spends small ``k`` on the classes that differ most. Tried without the correlation cut-off (it has
-  its own), and, with 3 or more classes, the default the others must beat (first in the one-SE order).
+  its own), and, with 3 or more classes, the default the others must beat (first in the one-SE order); it
+  sees every feature, not only the pool of the best by F (a weak class's markers have a low global F).
 
 Each criterion can be combined with a redundancy filter (skip a feature whose absolute correlation with an
 already kept one is >= ``rho``), which stops correlated copies of one signal from filling all ``k`` slots.
@@ -203,9 +204,8 @@ def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, str
         scores["l1"][pool] += _l1(X[:, pool], y, codes, strength)
     if "trees" in needed:
         scores["trees"] = _trees(X, y, codes, seed)
-    if only in (None, "markers") and codes is not None:
-        scores["markers"] = tie.copy()
-        scores["markers"][pool] += markers(X[:, pool], codes, k)
+    if only in (None, "markers") and codes is not None:  # on every feature: a weak class's markers have low F
+        scores["markers"] = tie + markers(X, codes, k)
     if only in (None, "union", "consensus"):
         orders = [_order(scores[name]) for name in BASE_CRITERIA]
         scores["union"] = _interleave(orders, p)

@@ -44,6 +44,16 @@ def test_round_robin_covers_the_weak_class_that_global_f_misses():
     assert head.criterion_ == "markers" and set(head.cv_scores_) == {"markers@1"}
 
 
+def test_markers_see_every_feature_beyond_the_pool_of_the_joint_criteria(monkeypatch):
+    from bioLM.summarize import _stability
+
+    X, y, groups = weak_class_task()
+    monkeypatch.setattr(_stability, "L1_POOL", 10)  # stepwise / L1 see the 10 best by F: the strong markers
+    assert not set(_stability.l1_pool(X, f_classif(X, y)[0])) & set(groups[3])
+    head = ExtractiveSummarizer(k=4, criteria=("markers",), n_pairs=1, random_state=0).fit(X, y)
+    assert set(np.flatnonzero(head.get_support())) & set(groups[3])
+
+
 def test_markers_are_tried_without_the_correlation_cut_off_and_not_for_regression():
     X, y, _ = weak_class_task()
     head = ExtractiveSummarizer(k=4, n_pairs=1, criteria=("anova", "markers"), random_state=0).fit(X, y)
