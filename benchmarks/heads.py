@@ -11,7 +11,7 @@ planted ``linear``, ``xor``, ``redundant``, ``n_lt_p`` (1,000 x 20,000; the fit 
 target), and ``lm_embeddings``: GUE ``prom_core_all`` sequences embedded by a tiny bioLM model trained here
 for a few hundred steps (mean-pooled, every layer side by side; skipped without ../shared/data).
 
-Usage: ``python benchmarks/heads.py [--quick] [--out DIR] [--settings pbmc68k,xor,...]``; plots (score vs k
+Usage: ``python benchmarks/heads.py [--quick] [--out DIR] [--settings pbmc68k,xor,...] [--only abstractive]``; plots (score vs k
 and vs d for every method) go to ``DIR/heads_<setting>.png``. BLAS runs on one thread (threadpoolctl).
 """
 
@@ -91,7 +91,8 @@ def _support(step) -> np.ndarray:
 
 
 def evaluate(X, y, ks, ds, k0, d0, seed, truth=None, names=None) -> dict:
-    """Fold scores for every method at every k / d; recall of ``truth``; genes kept at k0 (``names``)."""
+    """Fold scores for every method at every k / d (``ks`` or ``ds`` empty: no selectors / reducers); recall of
+    ``truth``; genes kept at k0 (``names``)."""
     folds = StratifiedKFold(5, shuffle=True, random_state=seed).split(X, y)
     scores: dict = {}
     recall: dict = {}
@@ -142,6 +143,8 @@ def summarize(runs: list[dict], k0: int, d0: int) -> dict:
     out: dict = {"curves": {key: {n: round(float(np.mean(v)), 4) for n, v in m.items()}
                             for key, m in pooled.items()}}
     for key, ours in ((f"k={k0}", "extractive"), (f"d={d0}", "abstractive")):
+        if key not in pooled:  # --only
+            continue
         methods = pooled[key]
         best = max((n for n in methods if n != ours), key=lambda n: np.mean(methods[n]))
         test = paired(methods[ours], methods[best])
@@ -168,6 +171,8 @@ def plot(name: str, summary: dict, out_dir: Path) -> str:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, prefix, label in ((axes[0], "k=", "features kept (k)"), (axes[1], "d=", "dimensions (d)")):
         keys = sorted((k for k in summary["curves"] if k.startswith(prefix)), key=lambda k: int(k[2:]))
+        if not keys:  # --only
+            continue
         for method in summary["curves"][keys[0]]:
             ax.plot([int(k[2:]) for k in keys], [summary["curves"][k][method] for k in keys], marker="o",
                     label=method, linewidth=2.5 if method in ("extractive", "abstractive") else 1)
@@ -243,7 +248,8 @@ def _with_truth(loaded: tuple | None) -> tuple | None:
     return None if loaded is None else (loaded[0], loaded[1], None, loaded[2])
 
 
-def run_setting(name: str, loader, seeds: list[int], k0: int, d0: int, out_dir: Path) -> dict:
+def run_setting(name: str, loader, seeds: list[int], k0: int, d0: int, out_dir: Path, only: str | None = None
+                ) -> dict:
     runs, kept = [], []
     for seed in seeds:
         data = loader(seed)
@@ -251,6 +257,7 @@ def run_setting(name: str, loader, seeds: list[int], k0: int, d0: int, out_dir: 
             return {"status": "skipped", "reason": "scanpy or ../shared/data is missing"}
         X, y, truth, names = data
         ks, ds = sorted({max(1, k0 // 2), k0, 2 * k0}), sorted({max(1, d0 // 2), d0, 2 * d0})
+        ks, ds = ([] if only == "abstractive" else ks), ([] if only == "extractive" else ds)
         run = evaluate(X, y, ks, ds, k0, d0, seed, truth, names)
         runs.append(run)
         kept += run["kept"]
@@ -283,6 +290,8 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results/heads", help="folder for the plots")
     parser.add_argument("--settings", default=None, help="comma-separated subset of the settings")
     parser.add_argument("--speed-only", action="store_true", help="only the 1,000 x 20,000 fit times")
+    parser.add_argument("--only", choices=("extractive", "abstractive"), default=None,
+                        help="one head and its baselines (selectors or reducers)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     out_dir = Path(args.out)
@@ -298,7 +307,7 @@ def main() -> None:
     with threadpool_limits(1):
         for name, (loader, seeds, k0, d0) in chosen.items():
             print(f"[heads] {name} ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
-            result["settings"][name] = run_setting(name, loader, seeds, k0, d0, out_dir)
+            result["settings"][name] = run_setting(name, loader, seeds, k0, d0, out_dir, args.only)
         result["speed"] = speed(args.quick)
     result["seconds"] = round(time.perf_counter() - start, 1)
     print(json.dumps(result, indent=1))

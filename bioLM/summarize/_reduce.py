@@ -13,9 +13,15 @@ Candidates, each a map from standardized features to ``d`` components (fitted on
   features that extremely randomized trees rank highest, deflated against the linear components so they only add what those miss
   (interactions such as XOR, radial structure such as shells).
 
+- ``pls|m``, ``lda@0.5|m``: the same on the ``m`` features with the largest F statistic (``m`` = 5d and 20d;
+  supervised PCA's screening, Bair et al. 2006): when few of many features carry the signal, PLS and LDA
+  directions fitted on all of them are mostly noise, PCA only finds the signal if it has the largest variance,
+  and a reducer fitted on the screened features finds it either way.
+
 The candidate is chosen by stratified K-fold CV on the training data (the held-out score of
-:func:`bioLM.summarize._stability.held_out_score` on the components) with the one-standard-error rule: the first
-of ``pls, pca, lda@...`` within one SE of the best wins, and the quadratic correction must beat the linear
+:func:`bioLM.summarize._stability.held_out_score` on the standardized components: a logistic regression, the
+consumer of a reduction) with the one-standard-error rule: the first
+of ``pls, pca, lda@..., pls|m, ...`` within one SE of the best wins, and the quadratic correction must beat the linear
 candidate it extends by more than one SE. When features outnumber samples every candidate works
 in the span of the training samples (``(n, r)`` coordinates from the Gram matrix), which is exact for PCA,
 PLS and the LDA directions, and costs ``O(n^2 p)``.
@@ -36,6 +42,8 @@ from bioLM.summarize._stability import held_out_score, one_se_choice
 
 SHRINKAGES = (0.01, 0.1, 0.5, 0.9, 0.99)
 
+SCREENS = (5, 20)
+"""Screened candidates keep ``factor * d`` features."""
 N_QUADRATIC_FEATURES = 30
 N_PRODUCTS = 10
 
@@ -165,15 +173,19 @@ def fit_correction(X: np.ndarray, y: np.ndarray, Z: np.ndarray, d_nl: int, class
 
 @dataclass
 class Reduction:
-    """A fitted candidate: linear map on the span coordinates, optional correction on the features."""
+    """A fitted candidate: linear map on the span coordinates (or on the screened ``features`` of X), optional
+    correction on the features."""
 
     name: str
     linear: LinearMap
     correction: Correction | None = None
     n_linear: int = field(default=0)
+    features: np.ndarray | None = None
 
     def __call__(self, X: np.ndarray, coords: Coords) -> np.ndarray:
-        Z = self.linear(coords.space(self.name.partition("+")[0]))
+        space = (coords.space(self.name.partition("+")[0]) if self.features is None
+                 else X[:, self.features])
+        Z = self.linear(space)
         if self.correction is None:
             return Z
         Z = Z[:, :self.n_linear]
@@ -184,21 +196,34 @@ def fit_candidate(name: str, X: np.ndarray, coords: Coords, y: np.ndarray, d: in
                   seed: int) -> Reduction:
     """Fit candidate ``name`` (``pca``, ``pls``, ``lda@s``, or ``<linear>+quad``)."""
     linear_name, _, nonlinear = name.partition("+")
-    T = coords.space(linear_name)
+    linear_name, _, screen = linear_name.partition("|")
+    features = None if not screen else screened(X, y, int(screen), classification)
+    T = coords.space(linear_name) if features is None else X[:, features]
     if not nonlinear:
-        return Reduction(name, fit_linear(linear_name, T, y, d, classification))
+        return Reduction(name, fit_linear(linear_name, T, y, d, classification), features=features)
     d_nl = max(1, d // 4)
     n_linear = d - d_nl
     linear = fit_linear(linear_name, T, y, max(n_linear, 1), classification)
     Z = linear(T)[:, :n_linear]
-    return Reduction(name, linear, fit_correction(X, y, Z, d_nl, classification, seed), n_linear)
+    return Reduction(name, linear, fit_correction(X, y, Z, d_nl, classification, seed), n_linear, features)
 
 
-def candidates(classification: bool, n_classes: int) -> list[str]:
-    """The linear candidates for a task."""
+def screened(X: np.ndarray, y: np.ndarray, m: int, classification: bool) -> np.ndarray:
+    """Sorted indices of the ``m`` features of ``X`` (n, p) with the largest F statistic for ``y``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relevance = (f_classif(X, y) if classification else f_regression(X, y))[0]
+    return np.sort(np.argsort(-np.nan_to_num(relevance, nan=-1.0), kind="stable")[:m])
+
+
+def candidates(classification: bool, n_classes: int, d: int, p: int) -> list[str]:
+    """The linear candidates for a task (``d`` components of ``p`` features)."""
     names = ["pls", "pca"]
-    if classification and n_classes >= 2:
+    lda = classification and n_classes >= 2
+    if lda:
         names += [f"lda@{s:g}" for s in SHRINKAGES]
+    for m in sorted({factor * d for factor in SCREENS}):
+        if m < p:
+            names += [f"pls|{m}"] + ([f"lda@0.5|{m}"] if lda else [])
     return names
 
 
@@ -207,15 +232,17 @@ def choose(X: np.ndarray, coords: Coords, y: np.ndarray, d: int, classification:
     """Best candidate by K-fold CV on the training data; returns (name, mean score of every candidate)."""
     stratify = classification and np.unique(y, return_counts=True)[1].min() >= n_folds
     splitter = (StratifiedKFold if stratify else KFold)(n_folds, shuffle=True, random_state=seed)
-    names = candidates(classification, len(np.unique(y)))
+    names = candidates(classification, len(np.unique(y)), d, X.shape[1])
     folds = list(splitter.split(X, y))
 
     def evaluate(name: str) -> list[float]:
         values = []
         for fit, test in folds:
             reduction = fit_candidate(name, X[fit], coords[fit], y[fit], d, classification, seed)
-            values.append(held_out_score(reduction(X[fit], coords[fit]), y[fit],
-                                         reduction(X[test], coords[test]), y[test], classification))
+            Z_fit, Z_test = reduction(X[fit], coords[fit]), reduction(X[test], coords[test])
+            mean, scale = Z_fit.mean(axis=0), np.maximum(Z_fit.std(axis=0), 1e-12)
+            values.append(held_out_score((Z_fit - mean) / scale, y[fit], (Z_test - mean) / scale, y[test],
+                                         classification, knn=False))
         return values
 
     scores = {name: evaluate(name) for name in names}

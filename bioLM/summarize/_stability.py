@@ -11,7 +11,12 @@ What each standard selector exploits, and the criterion here that covers it:
   beyond 2,000 features it (and ``stepwise``) sees the 2,000 best by F;
 - ``trees``: extremely randomized trees impurity importance: interactions (XOR) and non-linear effects;
 - ``union``: the four orders interleaved (a feature high in any of them comes early);
-- ``consensus``: the mean rank over the four.
+- ``consensus``: the mean rank over the four;
+- ``markers`` (classification): class-balanced markers, the ``k`` slots filled round-robin over the classes by
+  each class's one-vs-rest t with an mRMR redundancy term (:mod:`bioLM.summarize._markers`): a global
+  statistic spends small ``k`` on the classes that differ most. Tried without the correlation cut-off (it has
+  its own), and, with 3 or more classes, the default the others must beat (first in the one-SE order); it
+  sees every feature, not only the pool of the best by F (a weak class's markers have a low global F).
 
 Each criterion can be combined with a redundancy filter (skip a feature whose absolute correlation with an
 already kept one is >= ``rho``), which stops correlated copies of one signal from filling all ``k`` slots.
@@ -20,7 +25,8 @@ Resampling: ``n_pairs`` complementary pairs of stratified halves (A, B). Every c
 ranks features on one half; its top ``k`` are scored on the other half by the better of a logistic regression
 (the kind of model that consumes a selection downstream) and 15-nearest neighbours (which credits
 interactions), macro-F1; ridge R² for regression. The
-simplest candidate (list order: ``anova`` without a filter first) whose mean held-out score is within one
+simplest candidate (list order: ``anova`` without a filter first; ``markers`` first with 3 or more classes)
+whose mean held-out score is within one
 standard error of the best wins (the one-standard-error rule: a rival must beat F clearly, not by
 resampling noise) and is refitted on all the training samples; the score
 of a feature (``scores_``) is how often it was in that candidate's top ``k`` over all halves (stability
@@ -41,8 +47,12 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import l1_min_c
 
+from bioLM.summarize._markers import markers
+
 BASE_CRITERIA = ("anova", "stepwise", "l1", "trees")
-CRITERIA = (*BASE_CRITERIA, "union", "consensus")
+CRITERIA = (*BASE_CRITERIA, "union", "consensus", "markers")
+SELF_FILTERED = ("markers",)
+"""Criteria with their own redundancy term: only tried without the correlation cut-off."""
 L1_POOL = 2000
 
 
@@ -126,7 +136,8 @@ def _l1(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, strength: float)
     targets = [codes == c for c in classes] if len(classes) > 2 else [codes == classes[-1]]
     score = np.zeros(X.shape[1])
     for target in targets:
-        model = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=strength, max_iter=200)
+        model = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=strength, max_iter=200,
+                                   random_state=0)  # liblinear shuffles: fixed, not the global RNG
         score = np.maximum(score, np.abs(model.fit(X, target).coef_[0]))
     return score
 
@@ -193,6 +204,8 @@ def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, str
         scores["l1"][pool] += _l1(X[:, pool], y, codes, strength)
     if "trees" in needed:
         scores["trees"] = _trees(X, y, codes, seed)
+    if only in (None, "markers") and codes is not None:  # on every feature: a weak class's markers have low F
+        scores["markers"] = tie + markers(X, codes, k)
     if only in (None, "union", "consensus"):
         orders = [_order(scores[name]) for name in BASE_CRITERIA]
         scores["union"] = _interleave(orders, p)
@@ -217,15 +230,15 @@ def decorrelated_top(order: np.ndarray, X: np.ndarray, k: int, rho: float) -> np
     return np.array(kept, dtype=int)
 
 
-def held_out_score(X_train, y_train, X_test, y_test, classification: bool) -> float:
-    """Score of features on held-out samples: the better of a logistic regression and 15-nearest
+def held_out_score(X_train, y_train, X_test, y_test, classification: bool, knn: bool = True) -> float:
+    """Score of features on held-out samples: the better of a logistic regression and (``knn``) 15-nearest
     neighbours (macro-F1, so interactions such as XOR count too); ridge R² for regression."""
     if classification:
         if len(np.unique(y_train)) < 2:
             return 0.0
         scores = []
-        for model in (LogisticRegression(solver="newton-cholesky", max_iter=100),
-                      KNeighborsClassifier(min(15, len(y_train)))):
+        models = [LogisticRegression(solver="newton-cholesky", max_iter=100)]
+        for model in models + ([KNeighborsClassifier(min(15, len(y_train)))] if knn else []):
             scores.append(f1_score(y_test, model.fit(X_train, y_train).predict(X_test), average="macro"))
         return float(max(scores))
     return float(r2_score(y_test, Ridge(alpha=1.0).fit(X_train, y_train).predict(X_test)))
@@ -261,7 +274,10 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
     target = codes if classification else (y - y.mean()) / (y.std() or 1.0)
     p = X.shape[1]
     strength = l1_strength(X[:, l1_pool(X, _anova(X, target, codes))], target, codes, k)
-    candidates = [(c, r) for c in criteria for r in rhos]
+    criteria = tuple(c for c in criteria if classification or c != "markers") or ("anova",)  # markers: classes
+    candidates = [(c, r) for c in criteria for r in rhos if c not in SELF_FILTERED or r == max(rhos)]
+    if classification and len(np.unique(codes)) >= 3 and ("markers", max(rhos)) in candidates:
+        candidates.insert(0, candidates.pop(candidates.index(("markers", max(rhos)))))  # the default
     held_out = {candidate: [] for candidate in candidates}
     counts = {candidate: np.zeros(p) for candidate in candidates}
     for i, (fit, test) in enumerate(halves(target, classification, n_pairs, seed)):
