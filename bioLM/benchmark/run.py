@@ -25,6 +25,7 @@ from bioLM.benchmark.baselines import run_baseline
 from bioLM.benchmark.evaluators import TaskEmbeddings, run_evaluator
 from bioLM.benchmark.report import json_default
 from bioLM.benchmark.suite import FINETUNED, Suite, TaskSpec
+from bioLM.embedding.writers import atomic_write, content_fingerprint
 from bioLM.errors import ConfigError, InputFormatError
 from bioLM.finetuning.tasks import find_leakage, prepare_task
 
@@ -88,18 +89,15 @@ def prepare_model(suite: Suite, data_dir: Path, out_dir: Path) -> ModelUnderTest
                    "final": last, "learning_curve": {k: {str(s): v for s, v in sorted(logged.get(k, {}).items())}
                                                      for k in ("train_bits_per_base", "val_bits_per_base",
                                                                "tokens_seen")}}
-    done.write_text(json.dumps(pretraining, default=json_default))
+    atomic_write(done, lambda tmp: tmp.write_text(json.dumps(pretraining, default=json_default)))
     return ModelUnderTest(Path(model_dir), pretraining)
 
 
-def task_key(suite: Suite, spec: TaskSpec, model: ModelUnderTest) -> str:
+def task_key(suite: Suite, spec: TaskSpec, model_fingerprint: list | None) -> str:
     """What a finished task's result depends on: the suite's settings (all but ``threads`` and the task
-    list), the task and the model's files. sha256 hex."""
-    from bioLM.embedding.writers import content_fingerprint
-
+    list), the task and the model's files (``content_fingerprint`` of its directory). sha256 hex."""
     settings = {k: v for k, v in suite.to_dict().items() if k not in ("tasks", "threads", "name", "published")}
-    fingerprint = content_fingerprint(model.path)[1:] if model.path is not None else None
-    text = json.dumps({"suite": settings, "task": dataclasses.asdict(spec), "model": fingerprint},
+    text = json.dumps({"suite": settings, "task": dataclasses.asdict(spec), "model": model_fingerprint},
                       sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -109,8 +107,11 @@ def _reuse_task(out_dir: Path, spec: TaskSpec, key: str) -> tuple[dict, dict | N
     path = out_dir / "tasks" / f"{spec.name}.json"
     if not path.is_file():
         return None
-    saved = json.loads(path.read_text())
-    if saved.get("key") != key:
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # unreadable: the task runs again and the file is rewritten
+    if not isinstance(saved, dict) or saved.get("key") != key:
         return None
     predictions = None
     if saved["result"]["type"] == "classification":
@@ -124,12 +125,8 @@ def _reuse_task(out_dir: Path, spec: TaskSpec, key: str) -> tuple[dict, dict | N
 
 
 def _save_task(out_dir: Path, spec: TaskSpec, key: str, result: dict) -> None:
-    folder = out_dir / "tasks"
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".{spec.name}.json.tmp"
-    temporary.write_text(json.dumps({"key": key, "result": result}, default=json_default))
-    temporary.replace(folder / f"{spec.name}.json")
-
+    text = json.dumps({"key": key, "result": result}, default=json_default)
+    atomic_write(out_dir / "tasks" / f"{spec.name}.json", lambda tmp: tmp.write_text(text))
 
 
 def _metric_block(y: np.ndarray, predictions: list[np.ndarray], metric_names: list[str], n_boot: int) -> dict:
@@ -323,8 +320,9 @@ def _run(suite: Suite, data_dir: Path, out_dir: Path) -> BenchmarkResult:
     started, start = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
     model = prepare_model(suite, data_dir, out_dir)
     tasks, predictions = [], {}
+    fingerprint = content_fingerprint(model.path)[1:] if model.path is not None else None  # size, sha256
     for spec in suite.tasks:
-        key = task_key(suite, spec, model)
+        key = task_key(suite, spec, fingerprint)
         reused = _reuse_task(out_dir, spec, key)
         if reused is not None:
             logger.info("task %s: reusing the result of an earlier run (%s)", spec.name, out_dir / "tasks")

@@ -41,6 +41,9 @@ def test_finished_task_is_read_back_unless_settings_change(tmp_path, tiny_model,
         first.predictions["motif"]["y"].tolist()
     with pytest.raises(AssertionError, match="ran again"):  # another baseline: the task is not reused
         run_benchmark(_suite(tiny_model, baselines=["kmer-6"]), data_dir, out)
+    (out / "tasks" / "motif.json").write_text("{not json")  # damaged: run again, no traceback from the reader
+    with pytest.raises(AssertionError, match="ran again"):
+        run_benchmark(_suite(tiny_model), data_dir, out)
 
 
 def test_exported_pretraining_is_reused_only_for_the_same_recipe(tmp_path, tiny_model, monkeypatch):
