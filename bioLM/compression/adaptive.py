@@ -4,8 +4,9 @@ After each block of lockstep steps (see :mod:`bioLM.compression.lanes`) the enco
 same training steps on the block's symbols (every lane whose block is complete, in minibatches of
 ``micro_lanes`` lanes, AdamW, fp32, gradient clipping), so the next block is coded by a model that has
 seen everything before it. No weights are shipped: the payload is the model's prequential code length.
-Replaying the updates needs bit-identical floating point: same torch version, same CPU capability, same
-thread count; the container records them and decompression refuses anything else.
+Replaying the updates needs bit-identical floating point: same torch version and CPU capability, one torch
+thread (each stream of :mod:`bioLM.compression.streams` trains its own copy of the model); the container
+records them and decompression refuses anything else.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-
-from bioLM.errors import ConfigError
 
 
 @dataclass
@@ -58,7 +57,7 @@ def runtime() -> dict:
             "cpu_bf16": sorted(set(CPU_BF16_FLAGS) & cpu_flags())}
 
 
-def check_runtime(header: dict, threads: int, path, what: str = "adaptive", why: str = "the model's updates") -> None:
+def check_runtime(header: dict, path, what: str = "adaptive", why: str = "the model's updates") -> None:
     """Refuse to decode where ``why`` (adaptive updates, bf16 arithmetic) would not replay bit for bit: another
     torch build, CPU capability or set of bf16 units than the file's."""
     from bioLM.compression.container import ContainerError
@@ -69,8 +68,6 @@ def check_runtime(header: dict, threads: int, path, what: str = "adaptive", why:
             raise ContainerError(f"{what} file made with {key} {header.get(key)!r}, this machine has {value!r}: {why} "
                                  "would not replay bit for bit; decompress with the same torch build on the same "
                                  "kind of CPU", path=path)
-    if threads < 1:
-        raise ConfigError(f"threads={threads} must be positive")
 
 
 class OnlineTrainer:

@@ -2,16 +2,18 @@
 
 The file is split into its byte layout (:mod:`bioLM.compression.layout`: headers verbatim, line lengths,
 CRLF, blank lines, final newline), its letter side streams (:mod:`bioLM.compression.sidestreams`: case and
-non-ACGT runs) and the A/C/G/T core, which is tokenized and coded in lockstep lanes
-(:mod:`bioLM.compression.lanes`) with the model's next-token probabilities and constriction's range coder,
-block by block, falling back to 2-bit where the model would spend more. ``decompress`` restores the file
-byte for byte (``cmp`` identical); gzip input is restored uncompressed. The model runs in fp32 on the CPU
-with a fixed thread count (recorded in the file): encoder and decoder compute bit-identical probabilities.
+non-ACGT runs) and the A/C/G/T core, which is tokenized, cut into independent streams coded side by side
+(:mod:`bioLM.compression.streams`) and, in each, coded in lockstep lanes (:mod:`bioLM.compression.lanes`)
+with the model's next-token probabilities and constriction's range coder, block by block, falling back to
+2-bit where the model would spend more. ``decompress`` restores the file byte for byte (``cmp`` identical);
+gzip input is restored uncompressed. The model runs on the CPU on one torch thread per stream, in the
+precision recorded in the file: encoder and decoder compute bit-identical probabilities.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import logging
 import lzma
@@ -35,6 +37,7 @@ from bioLM.compression.sidestreams import (
     write_varints,
 )
 from bioLM.compression.stepper import CodingAlphabet, LaneStepper, base_token_ids, lane_sizes, start_token
+from bioLM.compression.streams import run_streams, stream_sizes
 from bioLM.errors import ConfigError
 from bioLM.hardware import PRECISIONS
 from bioLM.model.loading import model_context
@@ -53,14 +56,17 @@ class CodecConfig:
     min_lane_tokens: int = 1024
     """Fewest tokens per lane: short files use fewer lanes."""
     threads: int = 2
-    """Threads while coding (decompression uses the same: floating-point reproducibility): for bioLM's model,
-    this many lane groups stepped side by side, one torch thread each; for other models, torch's intra-op
-    threads. 2 is meant for an idle 2-core CPU; on a CPU busy with other work 1 is faster (RESULTS.md)."""
+    """Independent streams the bases are cut into, coded side by side in worker processes (one core and one
+    torch thread each; like ``xz -T``, the file depends on it and records it). Decoding runs the same streams on
+    as many cores as it has. Files under ``64 * min_lane_tokens`` tokens per stream use fewer streams. Each
+    stream's copy model sees only its part (and in adaptive mode each trains its own model): 1 gives the best
+    ratio (E. coli W: +0.5% bits with 2 pretrained, chr22 +6% adaptive; RESULTS.md)."""
     block_steps: int = 256
     """Steps per block: each (block, lane) is model-coded or 2-bit, whichever is smaller."""
     context: int | None = None
-    """Coding context in tokens (at most the model's); None = the model's ``block_size``. 64 is the fastest for
-    a ``tiny``-shaped model (~1.8x context 256 in bf16; +0.45% bits for a model trained at 256, RESULTS.md)."""
+    """Coding context in tokens (at most the model's): a sliding window for bioLM's model; None = the model's
+    ``block_size``. 64 is fast for a ``tiny``-shaped model (~2.3x context 256 in bf16; +0.5% bits for a model
+    trained at 256, RESULTS.md)."""
     match_order: int = 12
     """Copy model (:mod:`bioLM.compression.match`) mixed in, on contexts of this many symbols; 0 = off."""
     precision: Literal["auto", "bf16", "fp32"] = "auto"
@@ -192,49 +198,25 @@ class CodingModel:
 
         return "bf16" if autocast_dtype(precision, "cpu") is not None and self.static else "fp32"
 
-    def stepper(self, lanes: int, context: int | None = None, precision: str = "fp32", threads: int = 1):
-        """The lane stepper for this model: for bioLM's model, static KV caches (fp32 or bf16) in ``threads``
-        lane groups run side by side (:class:`~bioLM.compression.static_stepper.LaneGroups`, one torch thread
-        each); for others, the HF cache path in fp32 (run it under ``threads`` torch threads)."""
+    def stepper(self, lanes: int, context: int | None = None, precision: str = "fp32"):
+        """The lane stepper for this model: for bioLM's model, static KV caches (fp32 or bf16); for others, the
+        HF cache path in fp32."""
         context = min(context or self.context, self.context)
         if self.static:
-            from bioLM.compression.static_stepper import LaneGroups, StaticLaneStepper
+            from bioLM.compression.static_stepper import StaticLaneStepper
 
             dtype = torch.bfloat16 if self.precision(precision) == "bf16" else torch.float32
-            return LaneGroups(lambda size: StaticLaneStepper(self.model, self.alphabet.ids, size, context,
-                                                             self.start_id, dtype), lanes, threads)
+            return StaticLaneStepper(self.model, self.alphabet.ids, lanes, context, self.start_id, dtype)
         return LaneStepper(self.model, self.alphabet.ids, lanes, context, self.start_id)
 
-    @contextlib.contextmanager
-    def stepping(self, lanes: int, context: int, config: CodecConfig, hook=None):
-        """(stepper, hook) for coding ``lanes`` lanes under ``config`` (precision, threads), torch's thread count
-        set for them (one per lane group for bioLM's model; the hook, adaptive training, runs with
-        ``config.threads``), the worker threads stopped afterwards."""
-        stepper = self.stepper(lanes, context, config.precision, config.threads)
-        if hook is not None and self.static:
-            hook = _with_threads(hook, config.threads)
-        try:
-            with _threads(1 if self.static else config.threads):
-                yield stepper, hook
-        finally:
-            getattr(stepper, "close", lambda: None)()
-
-
-@contextlib.contextmanager
-def _threads(threads: int):
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _with_threads(hook, threads: int):
-    def run(*args):
-        with _threads(threads):
-            hook(*args)
-    return run
+    def fresh(self, adaptive: bool) -> CodingModel:
+        """This coding model, with its own copy of the weights when ``adaptive`` (training changes them in place:
+        each stream starts from the same weights)."""
+        if not adaptive:
+            return self
+        twin = copy.copy(self)
+        twin.model = copy.deepcopy(self.model)
+        return twin
 
 
 def check_output(out_path: str | Path) -> Path:
@@ -262,13 +244,14 @@ def compressed_model_bytes(model_dir: Path) -> int:
     return sum(len(lzma.compress(path.read_bytes(), preset=9)) for path in sorted(model_dir.glob("*.safetensors")))
 
 
-def _side_section(layout: Layout, streams: LetterStreams, mask: np.ndarray) -> bytes:
-    parts = [layout.to_bytes(), streams.to_bytes(), np.packbits(mask.ravel()).tobytes()]
+def _side_section(layout: Layout, streams: LetterStreams, masks: list[np.ndarray]) -> bytes:
+    bits = np.concatenate([mask.ravel() for mask in masks]) if masks else np.zeros(0, dtype=bool)
+    parts = [layout.to_bytes(), streams.to_bytes(), np.packbits(bits).tobytes()]
     raw = b"".join(write_varints([len(part)]) + part for part in parts)
     return lzma.compress(raw, format=lzma.FORMAT_RAW, filters=SIDE_FILTERS)
 
 
-def _read_side(data: bytes, mask_shape: tuple[int, int]) -> tuple[Layout, LetterStreams, np.ndarray]:
+def _read_side(data: bytes, mask_shapes: list[tuple[int, int]]) -> tuple[Layout, LetterStreams, list[np.ndarray]]:
     try:
         raw = lzma.decompress(data, format=lzma.FORMAT_RAW, filters=SIDE_FILTERS)
     except lzma.LZMAError as error:
@@ -279,9 +262,31 @@ def _read_side(data: bytes, mask_shape: tuple[int, int]) -> tuple[Layout, Letter
         parts.append(raw[offset:offset + size])
         offset += size
     streams, _ = LetterStreams.from_bytes(parts[1])
-    count = mask_shape[0] * mask_shape[1]
-    mask = np.unpackbits(np.frombuffer(parts[2], dtype=np.uint8))[:count].astype(bool).reshape(mask_shape)
-    return Layout.from_bytes(parts[0]), streams, mask
+    bits = np.unpackbits(np.frombuffer(parts[2], dtype=np.uint8)).astype(bool)
+    masks, taken = [], 0
+    for blocks, lanes in mask_shapes:
+        masks.append(bits[taken:taken + blocks * lanes].reshape(blocks, lanes))
+        taken += blocks * lanes
+    return Layout.from_bytes(parts[0]), streams, masks
+
+
+def _framed(parts: list[bytes]) -> bytes:
+    """Several byte strings in one section: their sizes (varints), then their bytes."""
+    return write_varints([len(part) for part in parts]) + b"".join(parts)
+
+
+def _unframed(data: bytes, count: int) -> list[bytes]:
+    sizes, offset = [], 0
+    for _ in range(count):
+        size, offset = read_varint(data, offset)
+        sizes.append(size)
+    if offset + sum(sizes) != len(data):
+        raise ValueError(f"section of {len(data)} bytes does not hold {count} streams")
+    parts = []
+    for size in sizes:
+        parts.append(data[offset:offset + size])
+        offset += size
+    return parts
 
 
 def _start_model(model_dir, coding: CodingModel | None, adaptive):
@@ -331,6 +336,26 @@ def _validate(config: CodecConfig) -> None:
         raise ConfigError(f"context={config.context} must be at least 2 tokens")
 
 
+def _stream_lanes(config: CodecConfig, sizes: list[int]) -> int:
+    """Most lanes of each stream: ``config.lanes`` shared among the streams."""
+    return max(1, config.lanes // max(1, len(sizes)))
+
+
+def _code_stream(coding: CodingModel, grid: np.ndarray, config: CodecConfig, context: int, adaptive,
+                 hook_steps: int, coded: CodedStream | None = None, sizes: list[int] | None = None):
+    """Encode one stream's ``(L, steps)`` grid (``coded`` None) or decode ``coded`` into lanes of ``sizes``:
+    its own stepper, copy model and (adaptive) its own copy of the model and optimizer."""
+    from bioLM.compression.adaptive import OnlineTrainer
+
+    coding = coding.fresh(adaptive is not None)
+    hook = OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
+    stepper = coding.stepper(len(sizes) if coded is not None else grid.shape[0], context, config.precision)
+    arguments = (config.block_steps, hook, config.match_order, hook_steps, coding.alphabet.texts)
+    if coded is None:
+        return encode_grid(stepper, coding.alphabet.ids, grid, *arguments)
+    return stream_of(decode_grid(stepper, coding.alphabet.ids, sizes, coded, *arguments)).astype(np.int8)
+
+
 def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: str | Path,
                    config: CodecConfig | None = None, coding: CodingModel | None = None,
                    adaptive=None) -> CodecReport:
@@ -354,29 +379,35 @@ def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: 
     core, streams = split_letters(letters)
     symbols = coding.symbols(core)
     context = min(config.context or coding.context, coding.context)
-    grid = lane_grid(symbols, config.lanes, config.min_lane_tokens)
     hook_steps = min(config.block_steps, context) if adaptive else 0
-    hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
     config = replace(config, precision=coding.precision(config.precision))
-    with coding.stepping(grid.shape[0], context, config, hook) as (stepper, hook):
-        coded = encode_grid(stepper, coding.alphabet.ids, grid, config.block_steps, hook, config.match_order,
-                            hook_steps, coding.alphabet.texts) \
-            if len(symbols) else CodedStream(b"", b"", np.zeros((0, grid.shape[0]), dtype=bool), 0.0)
-    side = _side_section(layout, streams, coded.model_mask)
+    sizes = stream_sizes(len(symbols), config.threads, config.min_lane_tokens)
+    bounds = np.cumsum([0, *sizes])
+
+    def encode(index: int) -> CodedStream:
+        grid = lane_grid(symbols[bounds[index]:bounds[index + 1]], _stream_lanes(config, sizes),
+                         config.min_lane_tokens)
+        return _code_stream(coding, grid, config, context, adaptive, hook_steps)
+
+    coded = run_streams(encode, len(sizes)) if len(symbols) else []
+    side = _side_section(layout, streams, [part.model_mask for part in coded])
     header = {"mode": "adaptive" if adaptive else "pretrained", "model_sha256": coding.identity,
               "model_name": coding.model_dir.name, "coding": asdict(config), "context": context,
               "hook_steps": hook_steps, "stepper": coding.stepper_kind(), "symbols": len(symbols),
-              "mask_shape": list(coded.model_mask.shape),
+              "streams": sizes if len(symbols) else [], "mask_shapes": [list(part.model_mask.shape) for part in coded],
               "gzip_input": was_gzip, "bioLM": __version__, **online.runtime(),
               "adaptive": asdict(adaptive) if adaptive else None, "from_model": model_dir is not None}
-    _atomic_write(out_path, lambda path: write_container(path, header, [side, coded.fallback, coded.payload],
+    payload, fallback = _framed([part.payload for part in coded]), _framed([part.fallback for part in coded])
+    _atomic_write(out_path, lambda path: write_container(path, header, [side, fallback, payload],
                                                          hashlib.sha256(raw).digest()))
+    masks = np.concatenate([part.model_mask.ravel() for part in coded]) if coded else np.zeros(0)
     report = CodecReport(records=len(layout.headers), letters=len(letters), bases=len(core), tokens=len(symbols),
-                         payload_bytes=len(coded.payload), fallback_bytes=len(coded.fallback),
-                         side_bytes=len(side), file_bytes=out_path.stat().st_size, ideal_bits=coded.ideal_bits,
-                         model_bits=coded.model_bits,
-                         seconds=time.perf_counter() - began)
-    report.fallback_blocks = float(1 - coded.model_mask.mean()) if coded.model_mask.size else 0.0
+                         payload_bytes=len(payload), fallback_bytes=len(fallback),
+                         side_bytes=len(side), file_bytes=out_path.stat().st_size,
+                         ideal_bits=sum(part.ideal_bits for part in coded),
+                         model_bits=sum(part.model_bits for part in coded),
+                         seconds=time.perf_counter() - began, extra={"streams": len(coded)})
+    report.fallback_blocks = float(1 - masks.mean()) if masks.size else 0.0
     if model_dir is not None and coding.model_dir.is_dir():
         report.model_bytes = compressed_model_bytes(coding.model_dir)
     return report
@@ -397,13 +428,14 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
     try:
         config = CodecConfig(**{"precision": "fp32", **header["coding"]})  # files before bf16 coding: fp32
         adaptive = online.AdaptiveConfig(**header["adaptive"]) if header["mode"] == "adaptive" else None
-        n_symbols, context, mask_shape = header["symbols"], header["context"], tuple(header["mask_shape"])
-    except (KeyError, TypeError):
+        n_symbols, context = header["symbols"], header["context"]
+        mask_shapes = [(int(blocks), int(lanes)) for blocks, lanes in header["mask_shapes"]]
+    except (KeyError, TypeError, ValueError):
         raise ContainerError("header has no valid coding parameters", path=in_path) from None
     if adaptive is not None:
-        online.check_runtime(header, config.threads, in_path)
+        online.check_runtime(header, in_path)
     elif config.precision == "bf16":
-        online.check_runtime(header, config.threads, in_path, "bf16-coded", "the model's bf16 probabilities")
+        online.check_runtime(header, in_path, "bf16-coded", "the model's bf16 probabilities")
     elif header.get("torch") != torch.__version__:
         logger.warning("%s was compressed with torch %s, this is torch %s: decoding may fail its checksum",
                        in_path, header.get("torch"), torch.__version__)
@@ -416,19 +448,26 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
     began = time.perf_counter()
     coding = _start_model(model_dir if from_model else None, coding if from_model else None, adaptive)
     _check_stepper(header, coding, in_path)
+    sizes = stream_sizes(n_symbols, config.threads, config.min_lane_tokens) if n_symbols else []
+    lanes = [lane_sizes(size, _stream_lanes(config, sizes), config.min_lane_tokens) for size in sizes]
     try:
-        layout, streams, mask = _read_side(reader.sections[0], mask_shape)
+        if header.get("streams") != sizes or len(mask_shapes) != len(sizes):
+            raise ValueError(f"streams {header.get('streams')} and {len(mask_shapes)} block masks do not fit "
+                             f"{n_symbols} symbols in {sizes}")
+        layout, streams, masks = _read_side(reader.sections[0], mask_shapes)
+        coded = [CodedStream(payload, fallback, mask, 0.0) for payload, fallback, mask in
+                 zip(_unframed(reader.sections[2], len(sizes)), _unframed(reader.sections[1], len(sizes)), masks)]
     except (ValueError, IndexError) as error:
         raise ContainerError(f"malformed side section ({error})", path=in_path) from None
-    sizes = lane_sizes(n_symbols, config.lanes, config.min_lane_tokens)
-    hook = online.OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
-    coded = CodedStream(reader.sections[2], reader.sections[1], mask, 0.0)
-    with coding.stepping(len(sizes), context, config, hook) as (stepper, hook), _decoding_errors(in_path):
-        grid = decode_grid(stepper, coding.alphabet.ids, sizes, coded, config.block_steps, hook, config.match_order,
-                           header["hook_steps"], coding.alphabet.texts) if n_symbols else \
-            np.zeros((1, 0), dtype=np.int64)
+
+    def decode(index: int) -> np.ndarray:
+        return _code_stream(coding, None, config, context, adaptive, header["hook_steps"], coded[index],
+                            lanes[index])
+
+    with _decoding_errors(in_path):
+        symbols = np.concatenate(run_streams(decode, len(sizes))) if n_symbols else np.zeros(0, dtype=np.int8)
     try:
-        letters = join_letters(coding.letters(stream_of(grid)), streams)
+        letters = join_letters(coding.letters(symbols.astype(np.int64)), streams)
         data = join_file(layout, letters.tobytes())
     except ValueError as error:
         raise ContainerError(f"decoded data do not fit the stored layout ({error})", path=in_path) from None
@@ -438,5 +477,5 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
                              "decompress where it was compressed", path=in_path)
     _atomic_write(out_path, lambda path: path.write_bytes(data))
     return CodecReport(records=len(layout.headers), letters=streams.length, bases=len(letters) - int(streams.lengths.sum()),
-                       tokens=int(n_symbols), payload_bytes=len(coded.payload), fallback_bytes=len(coded.fallback),
+                       tokens=int(n_symbols), payload_bytes=len(reader.sections[2]), fallback_bytes=len(reader.sections[1]),
                        file_bytes=Path(in_path).stat().st_size, seconds=time.perf_counter() - began)

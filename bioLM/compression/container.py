@@ -3,16 +3,18 @@
 Layout (integers little-endian; ``varint`` = unsigned LEB128)::
 
     magic          8 bytes   b"\\x89BLMC\\r\\n\\x1a"
-    version        u16       FORMAT_VERSION (2)
+    version        u16       FORMAT_VERSION (3)
     header_size    u32
     header         JSON (UTF-8): mode ("pretrained" / "adaptive"), model_sha256 and model_name (pretrained,
                    or adaptive from a model), the adaptive recipe, coding parameters, symbol and lane
-                   counts, torch version, CPU capability, gzip_input, bioLM version
+                   counts, ``streams`` (symbols per independent stream, bioLM.compression.streams) and
+                   ``mask_shapes``, torch version, CPU capability, gzip_input, bioLM version
     sections       4 x (varint size, bytes):
                      side      xz: layout (bioLM.compression.layout) + letter streams
-                               (bioLM.compression.sidestreams) + model_mask (packbits, blocks x lanes)
-                     fallback  fixed-width symbols of the 2-bit blocks (bioLM.compression.coder)
-                     payload   range-coded symbols (32-bit words)
+                               (bioLM.compression.sidestreams) + every stream's model_mask (packbits,
+                               blocks x lanes, one after another)
+                     fallback  per stream (varint sizes, then bytes): fixed-width symbols of its 2-bit blocks
+                     payload   per stream (varint sizes, then bytes): range-coded symbols (32-bit words)
                      reserved  empty
     content_sha256 32 bytes  sha256 of the file that decompression writes (checked after decoding)
     file_sha256    32 bytes  sha256 of every byte before it (checked before decoding: corruption)
@@ -32,7 +34,7 @@ from bioLM.compression.sidestreams import read_varint, write_varints
 from bioLM.errors import ConfigError, InputFormatError, ModelDirectoryError
 
 MAGIC = b"\x89BLMC\r\n\x1a"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 SECTIONS = 4
 DIGEST_SIZE = 32
 IDENTITY_FILES = ("config.json", "tokenizer.json")

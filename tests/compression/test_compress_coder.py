@@ -10,7 +10,7 @@ import torch
 
 from bioLM.compression.coder import RangeDecoder, RangeEncoder, pack_symbols, symbol_width, unpack_symbols
 from bioLM.compression.lanes import decode_grid, encode_grid, lane_grid, stream_of
-from bioLM.compression.stepper import LaneStepper, lane_sizes
+from bioLM.compression.stepper import lane_sizes
 from bioLM.synthetic import markov_dna
 
 
@@ -38,19 +38,23 @@ def test_fixed_width_fallback(vocab, width):
     assert (unpack_symbols(packed, 1001, width) == symbols).all()
 
 
-def test_static_stepper_matches_the_hf_cache_path(coding_model):
-    """Same context rule (re-priming included), same logits as the generic Hugging Face cache path."""
+def test_static_stepper_is_the_model_with_a_sliding_window(coding_model):
+    """Each prediction attends to the last ``context`` positions in every layer: the model's own forward pass
+    under a banded causal mask, over sequences twice as long as the ring."""
     from bioLM.compression.static_stepper import StaticLaneStepper
 
-    ids = coding_model.alphabet.ids
-    generic = LaneStepper(coding_model.model, ids, 3, coding_model.context)
-    static = StaticLaneStepper(coding_model.model, ids, 3, coding_model.context)
+    ids, context = coding_model.alphabet.ids, 16
+    static = StaticLaneStepper(coding_model.model, ids, 3, context)
     rng = np.random.default_rng(2)
+    tokens = torch.as_tensor(ids[rng.integers(0, 4, (3, 3 * context))])  # (L, T)
+    fed = torch.cat([torch.full((3, 1), coding_model.start_id), tokens], 1)  # (L, T + 1)
+    T = fed.shape[1]
+    i, j = torch.arange(T)[:, None], torch.arange(T)[None]
+    band = ((j <= i) & (i - j < context))[None, None].expand(3, 1, T, T)
     with torch.inference_mode():
-        torch.testing.assert_close(static.start(), generic.start())
-        for _ in range(2 * coding_model.context + 5):  # the 64-token cache is re-primed several times
-            tokens = torch.as_tensor(ids[rng.integers(0, 4, 3)])
-            torch.testing.assert_close(static.feed(tokens), generic.feed(tokens), rtol=1e-4, atol=1e-5)
+        reference = coding_model.model(input_ids=fed, attention_mask=band).logits[..., torch.as_tensor(ids)]
+        stepped = torch.stack([static.start()] + [static.feed(tokens[:, t]) for t in range(tokens.shape[1])], 1)
+    torch.testing.assert_close(stepped, reference.float(), rtol=1e-4, atol=1e-4)
 
 
 def test_bf16_stepper_is_close_and_follows_weight_updates(coding_model):
@@ -72,22 +76,21 @@ def test_bf16_stepper_is_close_and_follows_weight_updates(coding_model):
         torch.testing.assert_close(fp32.feed(tokens), 2 * before)
 
 
-def test_lane_groups_equal_their_steppers_run_alone(coding_model):
-    """Threads = lane groups: each group's logits are those of its own stepper, whatever the scheduling."""
-    from bioLM.compression.static_stepper import LaneGroups, StaticLaneStepper
+def test_streams_give_the_same_results_in_workers_and_here(monkeypatch):
+    """Each stream runs in a forked worker with one torch thread, or here one after another: same results."""
+    from bioLM.compression import streams
 
-    ids, context = coding_model.alphabet.ids, coding_model.context
-    make = lambda size: StaticLaneStepper(coding_model.model, ids, size, context, dtype=torch.bfloat16)  # noqa: E731
-    groups, alone = LaneGroups(make, 5, threads=2), [make(3), make(2)]
-    rng = np.random.default_rng(6)
-    try:
-        with torch.inference_mode():
-            assert torch.equal(groups.start(), torch.cat([s.start() for s in alone]))
-            for _ in range(context + 2):
-                tokens = torch.as_tensor(ids[rng.integers(0, 4, 5)])
-                assert torch.equal(groups.feed(tokens), torch.cat([alone[0].feed(tokens[:3]), alone[1].feed(tokens[3:])]))
-    finally:
-        groups.close()
+    def work(index: int) -> tuple[int, float]:
+        torch.manual_seed(index)
+        a = torch.randn(64, 64)
+        return torch.get_num_threads(), float((a @ a).sum())
+
+    assert streams.stream_sizes(10 * 64 * 8, 3, 8) == [1707, 1707, 1706]
+    assert streams.stream_sizes(2 * 64 * 8 - 1, 3, 8) == [1023]  # too short for two streams
+    in_workers = streams.run_streams(work, 3)
+    monkeypatch.setattr(streams, "available_cores", lambda: 1)
+    here = streams.run_streams(work, 3)
+    assert in_workers == here and {threads for threads, _ in here} == {1}
 
 
 @pytest.mark.parametrize("block_steps", [7, 1000])
