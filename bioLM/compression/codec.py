@@ -40,6 +40,7 @@ from bioLM.compression.stepper import CodingAlphabet, LaneStepper, base_token_id
 from bioLM.compression.streams import run_streams, stream_sizes
 from bioLM.errors import ConfigError
 from bioLM.hardware import PRECISIONS
+from bioLM.io.atomic import atomic_write
 from bioLM.model.loading import model_context
 
 logger = logging.getLogger(__name__)
@@ -229,16 +230,6 @@ def check_output(out_path: str | Path) -> Path:
     return out_path
 
 
-def _atomic_write(out_path: Path, write) -> None:
-    partial = out_path.with_name(out_path.name + ".partial")
-    try:
-        write(partial)
-        partial.replace(out_path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-
-
 def compressed_model_bytes(model_dir: Path) -> int:
     """Size of the model's ``*.safetensors`` weights compressed with xz -9 (the cost of shipping them)."""
     return sum(len(lzma.compress(path.read_bytes(), preset=9)) for path in sorted(model_dir.glob("*.safetensors")))
@@ -398,7 +389,7 @@ def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: 
               "gzip_input": was_gzip, "bioLM": __version__, **online.runtime(),
               "adaptive": asdict(adaptive) if adaptive else None, "from_model": model_dir is not None}
     payload, fallback = _framed([part.payload for part in coded]), _framed([part.fallback for part in coded])
-    _atomic_write(out_path, lambda path: write_container(path, header, [side, fallback, payload],
+    atomic_write(out_path, lambda path: write_container(path, header, [side, fallback, payload],
                                                          hashlib.sha256(raw).digest()))
     masks = np.concatenate([part.model_mask.ravel() for part in coded]) if coded else np.zeros(0)
     report = CodecReport(records=len(layout.headers), letters=len(letters), bases=len(core), tokens=len(symbols),
@@ -475,7 +466,7 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
         raise ContainerError("decoded content does not match the stored sha256: the file was made on another "
                              "machine or torch build (floating-point results differ) or is damaged; "
                              "decompress where it was compressed", path=in_path)
-    _atomic_write(out_path, lambda path: path.write_bytes(data))
+    atomic_write(out_path, lambda path: path.write_bytes(data))
     return CodecReport(records=len(layout.headers), letters=streams.length, bases=len(letters) - int(streams.lengths.sum()),
                        tokens=int(n_symbols), payload_bytes=len(reader.sections[2]), fallback_bytes=len(reader.sections[1]),
                        file_bytes=Path(in_path).stat().st_size, seconds=time.perf_counter() - began)

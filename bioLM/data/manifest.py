@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bioLM.errors import InputFormatError
+from bioLM.io.atomic import atomic_write
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
@@ -97,10 +98,8 @@ class Manifest:
     def save(self, directory: str | Path) -> Path:
         """Write ``manifest.json`` into ``directory`` (via a temporary file and a rename)."""
         path = Path(directory) / MANIFEST_NAME
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        tmp.replace(path)
-        return path
+        text = json.dumps(self.to_dict(), indent=2) + "\n"
+        return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def load_manifest(directory: str | Path) -> Manifest:

@@ -31,10 +31,8 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
@@ -44,6 +42,7 @@ import numpy as np
 from bioLM import __version__
 from bioLM.data.manifest import file_sha256
 from bioLM.errors import ConfigError
+from bioLM.io.atomic import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -76,20 +75,6 @@ def output_format(path: str | Path, fmt: str | None = None) -> str:
         raise ConfigError(f"cannot tell the output format of {str(path)!r} from its extension {suffix!r}; use "
                           f"one of {sorted(_EXTENSIONS)} or pass --format {{{','.join(FORMATS)}}}")
     return _EXTENSIONS[suffix]
-
-
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary path next to ``path`` then rename it to ``path`` (atomic on POSIX)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.stem}.tmp{os.getpid()}{path.suffix}"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 def _is_ragged(values) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -29,6 +28,7 @@ from bioLM import metrics
 from bioLM.alphabet import PROTEIN, normalize
 from bioLM.errors import ConfigError, InputFormatError
 from bioLM.io import read_fastx
+from bioLM.io.atomic import atomic_write
 from bioLM.model.loading import LoadedModel, load
 from bioLM.scoring.likelihood import LikelihoodOptions, encode, log_likelihoods
 from bioLM.scoring.masked import CAUSAL_RULE, marginal_scores, resolve_rule
@@ -190,13 +190,14 @@ def spearman(scores: list[float], fitness: list[str]) -> tuple[float | None, int
 
 def _write_csv(out: Path, columns: list[str], rows: list[dict[str, str]], scores: list[float],
                score_column: str, rule: str) -> None:
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns + [score_column, f"{score_column}_rule"])
-        writer.writeheader()
-        for row, score in zip(rows, scores):
-            writer.writerow({**row, score_column: f"{score:.6g}", f"{score_column}_rule": rule})
-    os.replace(tmp, out)
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns + [score_column, f"{score_column}_rule"])
+            writer.writeheader()
+            for row, score in zip(rows, scores):
+                writer.writerow({**row, score_column: f"{score:.6g}", f"{score_column}_rule": rule})
+
+    atomic_write(out, write)
 
 
 def mutation_scores(loaded: LoadedModel, wild_type: str, sequences: list[str], rule: str,

@@ -11,7 +11,6 @@ save leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 import shutil
@@ -27,25 +26,17 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
 from bioLM.errors import ConfigError
+from bioLM.io.atomic import atomic_write
 from bioLM.training.module import TrainingDivergedError
 
 LOGGERS = ("csv", "tensorboard")
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """``torch.save`` to ``<name>.tmp-<pid>`` in the same folder, fsync, then ``os.replace``."""
+    """``torch.save`` through :func:`bioLM.io.atomic.atomic_write` with fsync: a kill -9 leaves the old file."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as handle:
-            handle.write(buffer.getbuffer())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: torch.save(checkpoint, tmp), fsync=True)
 
     def load_checkpoint(self, path: str | Path, map_location: Any = None, weights_only: bool | None = None
                         ) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def test_round_trip_is_byte_exact(kind, tmp_path, tiny_model_dir, coding_model):
     assert (tmp_path / "out.fa").read_bytes() == source.read_bytes()
     assert restored.records == report.records == source.read_bytes().count(b">")
     assert restored.bases == report.bases
-    assert not list(tmp_path.glob("*.partial"))
+    assert not list(tmp_path.glob(".*.tmp*"))
 
 
 def test_gzip_input_restores_the_uncompressed_bytes(tmp_path, tiny_model_dir, coding_model):
@@ -154,7 +154,7 @@ def test_bad_output_path_is_refused_before_work(tmp_path, tiny_model_dir, coding
     (tmp_path / "dir").mkdir()
     with pytest.raises(ConfigError, match="is a directory|does not exist"):
         compress_fasta(tiny_model_dir, tmp_path / "in.fa", tmp_path / target, FAST, coding=coding_model)
-    assert not list(tmp_path.rglob("*.partial"))
+    assert not list(tmp_path.rglob(".*.tmp*"))
 
 
 def test_binary_input_is_refused_before_anything_is_written(tmp_path, tiny_model_dir, coding_model):
@@ -163,7 +163,7 @@ def test_binary_input_is_refused_before_anything_is_written(tmp_path, tiny_model
     (tmp_path / "in.fa").write_bytes(bytes(data))
     with pytest.raises(InputFormatError, match=r"line 8183: binary data"):
         compress_fasta(tiny_model_dir, tmp_path / "in.fa", tmp_path / "x.blm", FAST, coding=coding_model)
-    assert not (tmp_path / "x.blm").exists() and not list(tmp_path.glob("*.partial"))
+    assert not (tmp_path / "x.blm").exists() and not list(tmp_path.glob(".*.tmp*"))
 
 
 @pytest.fixture
@@ -202,7 +202,7 @@ def test_content_checksum_catches_a_different_decoding(compressed, tmp_path, tin
     compressed.write_bytes(bytes(data) + hashlib.sha256(data).digest())
     with pytest.raises(ContainerError, match="decoded content does not match|do not fit the stored layout"):
         decompress(tiny_model_dir, compressed, tmp_path / "out.fa", coding=coding_model)
-    assert not (tmp_path / "out.fa").exists() and not list(tmp_path.glob("*.partial"))
+    assert not (tmp_path / "out.fa").exists() and not list(tmp_path.glob(".*.tmp*"))
 
 
 def test_wrong_model_is_refused(compressed, tmp_path, other_model_dir):
