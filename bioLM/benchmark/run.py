@@ -25,10 +25,10 @@ from bioLM.benchmark.baselines import run_baseline
 from bioLM.benchmark.evaluators import TaskEmbeddings, run_evaluator
 from bioLM.benchmark.report import json_default
 from bioLM.benchmark.suite import FINETUNED, Suite, TaskSpec
-from bioLM.embedding.writers import content_fingerprint
 from bioLM.errors import ConfigError, InputFormatError
 from bioLM.finetuning.tasks import find_leakage, prepare_task
 from bioLM.io.atomic import atomic_write
+from bioLM.io.fingerprint import content_fingerprint
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,9 @@ Layout (integers little-endian; ``varint`` = unsigned LEB128)::
     content_sha256 32 bytes  sha256 of the file that decompression writes (checked after decoding)
     file_sha256    32 bytes  sha256 of every byte before it (checked before decoding: corruption)
 
-Model identity: sha256 over the model's ``*.safetensors`` files (sorted by name), ``config.json`` and
-``tokenizer.json`` (name, size and bytes of each). Decoding with another model is refused.
+Model identity: :func:`bioLM.io.fingerprint.tree_sha256` over the model's ``*.safetensors`` files (sorted by
+name), ``config.json`` and ``tokenizer.json`` (other files, e.g. logs, do not count). Decoding with another model
+is refused.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from bioLM.compression.sidestreams import read_varint, write_varints
 from bioLM.errors import ConfigError, InputFormatError, ModelDirectoryError
+from bioLM.io.fingerprint import tree_sha256
 
 MAGIC = b"\x89BLMC\r\n\x1a"
 FORMAT_VERSION = 3
@@ -58,13 +60,7 @@ def model_identity(model_dir: str | Path) -> str:
         raise ModelDirectoryError(
             f"{model_dir}: not a bioLM model directory (missing {', '.join(what + missing)}); pass the "
             "directory written by save_pretrained together with its tokenizer")
-    digest = hashlib.sha256()
-    for path in [*weights, *(model_dir / name for name in IDENTITY_FILES)]:
-        digest.update(f"{path.name}\0{path.stat().st_size}\0".encode())
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+    return tree_sha256(model_dir, [*weights, *(model_dir / name for name in IDENTITY_FILES)])
 
 
 def write_container(path: str | Path, header: dict, sections: list[bytes], content_sha256: bytes) -> None:

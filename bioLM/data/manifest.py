@@ -120,10 +120,3 @@ def fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def file_sha256(path: str | Path, chunk: int = 1 << 22) -> str:
-    """sha256 of a file's bytes, read in chunks (flat memory)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()

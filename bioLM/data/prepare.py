@@ -40,11 +40,11 @@ from bioLM.data.manifest import (
     SourceInfo,
     SplitInfo,
     TokenizerInfo,
-    file_sha256,
     fingerprint,
     load_manifest,
 )
 from bioLM.errors import BioLMError, ConfigError, InputFormatError
+from bioLM.io.fingerprint import file_sha256
 from bioLM.io.seqfile import SEQUENCE_SUFFIXES, sequence_file_stem
 from bioLM.tokenization.special import EOS_ID
 

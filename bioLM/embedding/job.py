@@ -20,9 +20,10 @@ from bioLM.embedding.inputs import (
     region_records,
     variant_records,
 )
-from bioLM.embedding.writers import EmbeddingTable, ShardedWriter, content_fingerprint, output_format
+from bioLM.embedding.writers import EmbeddingTable, ShardedWriter, output_format
 from bioLM.errors import ConfigError
 from bioLM.io.features import is_flat_file
+from bioLM.io.fingerprint import content_fingerprint
 from bioLM.model.loading import load, model_context, special_tokens
 
 logger = logging.getLogger(__name__)

@@ -27,7 +27,6 @@ Every file is written to a temporary name and renamed into place, so a reader ne
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -40,7 +39,6 @@ from typing import Literal, get_args
 import numpy as np
 
 from bioLM import __version__
-from bioLM.data.manifest import file_sha256
 from bioLM.errors import ConfigError
 from bioLM.io.atomic import atomic_write
 
@@ -239,21 +237,6 @@ def _write_h5ad(path: Path, table: EmbeddingTable, provenance: dict | None) -> N
                                 "provenance_json": json.dumps(provenance or {}, default=str)})}
     adata = anndata.AnnData(obs=obs, obsm=obsm, uns=uns)
     atomic_write(path, lambda tmp: adata.write_h5ad(tmp))
-
-
-def content_fingerprint(path: str | Path) -> list:
-    """``[resolved path, size, sha256]`` of a file; of a directory (a model), the same over all its files
-    (relative names and contents), so that replacing the weights in place changes it."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file())
-        digest = hashlib.sha256()
-        for file in files:
-            digest.update(f"{file.relative_to(path)}\0{file_sha256(file)}\0".encode())
-        return [str(path.resolve()), sum(f.stat().st_size for f in files), digest.hexdigest()]
-    if path.is_file():
-        return [str(path.resolve()), path.stat().st_size, file_sha256(path)]
-    return [str(path), None, None]
 
 
 def write_table(path: str | Path, table: EmbeddingTable, fmt: str | None = None,

@@ -10,7 +10,7 @@ import pytest
 
 from bioLM.cli import main
 from bioLM.embedding import EmbeddingTable, read_npz, write_table
-from bioLM.embedding.writers import content_fingerprint
+from bioLM.io.fingerprint import content_fingerprint
 from bioLM.synthetic import random_dna, write_fasta_records
 
 anndata = pytest.importorskip("anndata")
