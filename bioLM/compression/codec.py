@@ -333,18 +333,39 @@ def _stream_lanes(config: CodecConfig, sizes: list[int]) -> int:
 
 
 def _code_stream(coding: CodingModel, grid: np.ndarray, config: CodecConfig, context: int, adaptive,
-                 hook_steps: int, coded: CodedStream | None = None, sizes: list[int] | None = None):
+                 hook_steps: int, coded: CodedStream | None = None, sizes: list[int] | None = None,
+                 name: str = "stream 1/1"):
     """Encode one stream's ``(L, steps)`` grid (``coded`` None) or decode ``coded`` into lanes of ``sizes``:
-    its own stepper, copy model and (adaptive) its own copy of the model and optimizer."""
+    its own stepper, copy model and (adaptive) its own copy of the model and optimizer. Logs progress."""
     from bioLM.compression.adaptive import OnlineTrainer
 
     coding = coding.fresh(adaptive is not None)
     hook = OnlineTrainer(coding.model, coding.alphabet.ids, adaptive) if adaptive else None
-    stepper = coding.stepper(len(sizes) if coded is not None else grid.shape[0], context, config.precision)
-    arguments = (config.block_steps, hook, config.match_order, hook_steps, coding.alphabet.texts)
+    lanes = len(sizes) if coded is not None else grid.shape[0]
+    stepper = coding.stepper(lanes, context, config.precision)
+    steps = sizes[0] if coded is not None else grid.shape[1]
+    progress = _Progress(f"{'de' if coded is not None else ''}coding {name}", steps,
+                         sum(sizes) if coded is not None else int((grid >= 0).sum()))
+    arguments = (config.block_steps, hook, config.match_order, hook_steps, coding.alphabet.texts, progress)
     if coded is None:
         return encode_grid(stepper, coding.alphabet.ids, grid, *arguments)
     return stream_of(decode_grid(stepper, coding.alphabet.ids, sizes, coded, *arguments)).astype(np.int8)
+
+
+class _Progress:
+    """``on_block`` callback: one log line each time another tenth of a stream is done (long genomes)."""
+
+    def __init__(self, what: str, steps: int, symbols: int) -> None:
+        self.what, self.steps, self.symbols = what, steps, symbols
+        self.began, self.next = time.perf_counter(), 0.1
+
+    def __call__(self, done: int) -> None:
+        fraction = done / max(self.steps, 1)
+        if fraction + 1e-9 >= self.next and fraction < 1.0:
+            rate = fraction * self.symbols / 1e3 / max(time.perf_counter() - self.began, 1e-9)
+            logger.info("%s: %d%% of %s symbols, %.0f k symbols/s", self.what, int(100 * fraction),
+                        f"{self.symbols:,}", rate)
+            self.next = np.floor(fraction * 10 + 1e-9) / 10 + 0.1
 
 
 def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: str | Path,
@@ -378,7 +399,7 @@ def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: 
     def encode(index: int) -> CodedStream:
         grid = lane_grid(symbols[bounds[index]:bounds[index + 1]], _stream_lanes(config, sizes),
                          config.min_lane_tokens)
-        return _code_stream(coding, grid, config, context, adaptive, hook_steps)
+        return _code_stream(coding, grid, config, context, adaptive, hook_steps, name=f"stream {index + 1}/{len(sizes)}")
 
     coded = run_streams(encode, len(sizes)) if len(symbols) else []
     side = _side_section(layout, streams, [part.model_mask for part in coded])
@@ -453,7 +474,7 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
 
     def decode(index: int) -> np.ndarray:
         return _code_stream(coding, None, config, context, adaptive, header["hook_steps"], coded[index],
-                            lanes[index])
+                            lanes[index], f"stream {index + 1}/{len(sizes)}")
 
     with _decoding_errors(in_path):
         symbols = np.concatenate(run_streams(decode, len(sizes))) if n_symbols else np.zeros(0, dtype=np.int8)

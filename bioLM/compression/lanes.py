@@ -91,9 +91,10 @@ def _after_steps(after_block: AfterBlock | None, every: int, grid: np.ndarray, t
 
 def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps: int,
                 after_block: AfterBlock | None = None, match_order: int = 0, hook_steps: int = 0,
-                texts: list[str] | None = None) -> CodedStream:
+                texts: list[str] | None = None, on_block: Callable[[int], None] | None = None) -> CodedStream:
     """Code a ``(L, steps)`` grid (see the module docstring); ``match_order > 0`` mixes in the copy model of
-    :mod:`bioLM.compression.match` with contexts of that many symbols."""
+    :mod:`bioLM.compression.match` with contexts of that many symbols; ``on_block(steps done)`` after each
+    block (progress)."""
     lanes, steps = grid.shape
     vocab = len(alphabet_ids)
     match = _match(lanes, steps, vocab, match_order, texts)
@@ -124,6 +125,8 @@ def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps
         model_bits += float(bits.sum())
         fallback.append(grid[~model, start:end][grid[~model, start:end] >= 0])
         masks.append(model)
+        if on_block is not None:
+            on_block(end)
     rest = np.concatenate(fallback) if fallback else np.zeros(0, dtype=np.int64)
     return CodedStream(encoder.finish(), pack_symbols(rest, width),
                        np.array(masks, dtype=bool).reshape(-1, lanes), ideal, model_bits)
@@ -131,7 +134,7 @@ def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps
 
 def decode_grid(stepper, alphabet_ids: np.ndarray, sizes: list[int], coded: CodedStream, block_steps: int,
                 after_block: AfterBlock | None = None, match_order: int = 0, hook_steps: int = 0,
-                texts: list[str] | None = None) -> np.ndarray:
+                texts: list[str] | None = None, on_block: Callable[[int], None] | None = None) -> np.ndarray:
     """Inverse of :func:`encode_grid`: the ``(L, steps)`` grid for lanes of ``sizes``."""
     lanes, steps = len(sizes), sizes[0]
     match = _match(lanes, steps, len(alphabet_ids), match_order, texts)
@@ -160,4 +163,6 @@ def decode_grid(stepper, alphabet_ids: np.ndarray, sizes: list[int], coded: Code
                 _after_steps(after_block, hook_steps or block_steps, grid, t, steps)
                 if t + 1 < steps:
                     logits = _feed(stepper, alphabet_ids, grid[:, t])
+        if on_block is not None:
+            on_block(end)
     return grid

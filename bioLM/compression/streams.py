@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 import torch
@@ -54,9 +55,9 @@ def run_streams(work: Callable[[int], T], count: int) -> list[T]:
             torch.set_num_threads(previous)
     _WORK = work
     try:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=torch.set_num_threads,
-                                                      initargs=(1,)) as pool:
-            return pool.map(_call, range(count), chunksize=1)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=torch.set_num_threads, initargs=(1,)) as pool:
+            return list(pool.map(_call, range(count)))  # a worker that dies raises BrokenProcessPool
     finally:
         _WORK = None
 

@@ -117,7 +117,7 @@ def test_adaptive_from_random_init_learns_and_replays(tmp_path):
 
 @pytest.mark.parametrize("adaptive", [None, AdaptiveConfig(context=32, lr=1e-2, micro_lanes=4)])
 def test_streams_code_the_same_file_in_workers_or_one_after_another(tmp_path, tiny_model_dir, adaptive,
-                                                                    monkeypatch):
+                                                                    monkeypatch, caplog):
     """--threads 2 cuts the bases into two independent streams: the same bytes whether they run in two forked
     workers or here one after another (each adaptive stream trains its own copy), restored byte-exact."""
     from bioLM.compression import streams
@@ -129,8 +129,12 @@ def test_streams_code_the_same_file_in_workers_or_one_after_another(tmp_path, ti
     compress_fasta(model, tmp_path / "in.fa", tmp_path / "two.blm", config, adaptive=adaptive)
     assert ContainerReader(tmp_path / "two.blm").header["streams"] == [3002, 3002]
     monkeypatch.setattr(streams, "available_cores", lambda: 1)
-    compress_fasta(model, tmp_path / "in.fa", tmp_path / "here.blm", config, adaptive=adaptive)
+    with caplog.at_level("INFO", logger="bioLM.compression.codec"):
+        compress_fasta(model, tmp_path / "in.fa", tmp_path / "here.blm", config, adaptive=adaptive)
     assert (tmp_path / "here.blm").read_bytes() == (tmp_path / "two.blm").read_bytes()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("coding stream 2/2")]
+    tenths = [int(line.split()[3].rstrip("%")) // 10 for line in lines]
+    assert len(tenths) >= 8 and tenths == sorted(set(tenths)) and "of 3,002 symbols" in lines[0]  # one per tenth
     decompress(model, tmp_path / "two.blm", tmp_path / "here.fa")
     monkeypatch.undo()
     decompress(model, tmp_path / "two.blm", tmp_path / "two.fa")
