@@ -86,7 +86,7 @@ class OnlineTrainer:
         if end - start < 2 or len(full) == 0:
             return
         with torch.inference_mode(False), torch.enable_grad():  # called from the coding loop's inference mode
-            tokens = self.ids[torch.as_tensor(block[full])]  # (L', T)
+            tokens = self.ids[torch.as_tensor(block[full], dtype=torch.long)]  # (L', T)
             for first in range(0, len(full), self.config.micro_lanes):
                 batch = tokens[first:first + self.config.micro_lanes]
                 loss = self.model(input_ids=batch, labels=batch, use_cache=False).loss

@@ -27,7 +27,7 @@ import torch
 
 from bioLM import __version__
 from bioLM.compression.container import ContainerError, ContainerReader, model_identity, write_container
-from bioLM.compression.lanes import CodedStream, decode_grid, encode_grid, lane_grid, stream_of
+from bioLM.compression.lanes import CodedStream, World, decode_grid, encode_grid, lane_grid, stream_of
 from bioLM.compression.layout import Layout, join_file, read_raw, split_file
 from bioLM.compression.sidestreams import (
     LetterStreams,
@@ -37,7 +37,7 @@ from bioLM.compression.sidestreams import (
     write_varints,
 )
 from bioLM.compression.stepper import CodingAlphabet, LaneStepper, base_token_ids, lane_sizes, start_token
-from bioLM.compression.streams import run_streams, stream_sizes
+from bioLM.compression.streams import run_streams, shared_array, stream_sizes
 from bioLM.errors import ConfigError
 from bioLM.hardware import PRECISIONS
 from bioLM.io.atomic import atomic_write
@@ -59,9 +59,9 @@ class CodecConfig:
     threads: int = 2
     """Independent streams the bases are cut into, coded side by side in worker processes (one core and one
     torch thread each; like ``xz -T``, the file depends on it and records it). Decoding runs the same streams on
-    as many cores as it has. Files under ``64 * min_lane_tokens`` tokens per stream use fewer streams. Each
-    stream's copy model sees only its part (and in adaptive mode each trains its own model): 1 gives the best
-    ratio (E. coli W: +0.5% bits with 2 pretrained, chr22 +6% adaptive; RESULTS.md)."""
+    as many cores as it has. Files under ``64 * min_lane_tokens`` tokens per stream use fewer streams. The copy
+    model sees every stream's coded blocks; in adaptive mode each stream trains its own model (2 streams: +0.01%
+    bits on E. coli W, +0.9% on human chr22, +1.2% adaptive on chr22; RESULTS.md)."""
     block_steps: int = 256
     """Steps per block: each (block, lane) is model-coded or 2-bit, whichever is smaller."""
     context: int | None = None
@@ -332,11 +332,12 @@ def _stream_lanes(config: CodecConfig, sizes: list[int]) -> int:
     return max(1, config.lanes // max(1, len(sizes)))
 
 
-def _code_stream(coding: CodingModel, grid: np.ndarray, config: CodecConfig, context: int, adaptive,
-                 hook_steps: int, coded: CodedStream | None = None, sizes: list[int] | None = None,
+def _code_stream(coding: CodingModel, grid: np.ndarray | None, config: CodecConfig, context: int, adaptive,
+                 hook_steps: int, world: World, coded: CodedStream | None = None, sizes: list[int] | None = None,
                  name: str = "stream 1/1"):
     """Encode one stream's ``(L, steps)`` grid (``coded`` None) or decode ``coded`` into lanes of ``sizes``:
-    its own stepper, copy model and (adaptive) its own copy of the model and optimizer. Logs progress."""
+    its own stepper and (adaptive) its own copy of the model and optimizer; the copy model sees ``world``.
+    Logs progress."""
     from bioLM.compression.adaptive import OnlineTrainer
 
     coding = coding.fresh(adaptive is not None)
@@ -346,10 +347,15 @@ def _code_stream(coding: CodingModel, grid: np.ndarray, config: CodecConfig, con
     steps = sizes[0] if coded is not None else grid.shape[1]
     progress = _Progress(f"{'de' if coded is not None else ''}coding {name}", steps,
                          sum(sizes) if coded is not None else int((grid >= 0).sum()))
-    arguments = (config.block_steps, hook, config.match_order, hook_steps, coding.alphabet.texts, progress)
+    arguments = (config.block_steps, hook, config.match_order, hook_steps, coding.alphabet.texts, progress, world)
     if coded is None:
         return encode_grid(stepper, coding.alphabet.ids, grid, *arguments)
     return stream_of(decode_grid(stepper, coding.alphabet.ids, sizes, coded, *arguments)).astype(np.int8)
+
+
+def _world_rows(lane_counts: list[int]) -> list[int]:
+    """First world row of each stream."""
+    return np.cumsum([0, *lane_counts])[:-1].tolist()
 
 
 class _Progress:
@@ -395,11 +401,16 @@ def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: 
     config = replace(config, precision=coding.precision(config.precision))
     sizes = stream_sizes(len(symbols), config.threads, config.min_lane_tokens)
     bounds = np.cumsum([0, *sizes])
+    grids = [lane_grid(symbols[bounds[i]:bounds[i + 1]], _stream_lanes(config, sizes), config.min_lane_tokens)
+             for i in range(len(sizes))]
+    offsets = _world_rows([grid.shape[0] for grid in grids])
+    world = np.full((sum(grid.shape[0] for grid in grids), max(grid.shape[1] for grid in grids)), -1, np.int8)
+    for offset, grid in zip(offsets, grids):
+        world[offset:offset + grid.shape[0], :grid.shape[1]] = grid
 
-    def encode(index: int) -> CodedStream:
-        grid = lane_grid(symbols[bounds[index]:bounds[index + 1]], _stream_lanes(config, sizes),
-                         config.min_lane_tokens)
-        return _code_stream(coding, grid, config, context, adaptive, hook_steps, name=f"stream {index + 1}/{len(sizes)}")
+    def encode(index: int, _) -> CodedStream:
+        return _code_stream(coding, grids[index], config, context, adaptive, hook_steps,
+                            World(world, offsets[index]), name=f"stream {index + 1}/{len(sizes)}")
 
     coded = run_streams(encode, len(sizes)) if len(symbols) else []
     side = _side_section(layout, streams, [part.model_mask for part in coded])
@@ -472,12 +483,23 @@ def decompress(model_dir: str | Path | None, in_path: str | Path, out_path: str 
     except (ValueError, IndexError) as error:
         raise ContainerError(f"malformed side section ({error})", path=in_path) from None
 
-    def decode(index: int) -> np.ndarray:
-        return _code_stream(coding, None, config, context, adaptive, header["hook_steps"], coded[index],
-                            lanes[index], f"stream {index + 1}/{len(sizes)}")
+    offsets = _world_rows([len(part) for part in lanes])
+    width = max((part[0] for part in lanes), default=0)
+    world = shared_array((sum(len(part) for part in lanes), width), -1)
+    blocks = -(-width // config.block_steps)
+
+    def decode(index: int, barrier) -> np.ndarray:
+        sync = None if barrier is None else (lambda end: barrier.wait())
+        part = _code_stream(coding, None, config, context, adaptive, header["hook_steps"],
+                            World(world, offsets[index], sync), coded[index], lanes[index],
+                            f"stream {index + 1}/{len(sizes)}")
+        for _ in range(blocks - len(coded[index].model_mask) if barrier is not None else 0):
+            barrier.wait()  # a shorter stream keeps meeting the others until they finish
+        return part
 
     with _decoding_errors(in_path):
-        symbols = np.concatenate(run_streams(decode, len(sizes))) if n_symbols else np.zeros(0, dtype=np.int8)
+        symbols = np.concatenate(run_streams(decode, len(sizes), together=True)) if n_symbols else \
+            np.zeros(0, dtype=np.int8)
     try:
         letters = join_letters(coding.letters(symbols.astype(np.int64)), streams)
         data = join_file(layout, letters.tobytes())

@@ -78,9 +78,32 @@ def complement_of(texts: list[str]) -> np.ndarray | None:
     return None if -1 in reverse or any(len(t) != 1 for t in texts) else np.array(reverse, dtype=np.int64)
 
 
-def _match(lanes: int, steps: int, vocab: int, order: int, texts: list[str] | None) -> MatchModel | None:
+@dataclass
+class World:
+    """The copy model's view across streams (:mod:`bioLM.compression.streams`): ``grid`` ``(all lanes, width)``
+    holds every stream's lanes, this stream's are rows ``offset .. offset + L - 1``; ``sync(end)`` (decoding)
+    returns once every stream has coded its columns before ``end``. Default: this stream alone."""
+
+    grid: np.ndarray
+    offset: int = 0
+    sync: Callable[[int], None] | None = None
+
+
+def _match(world: World, lanes: int, vocab: int, order: int, texts: list[str] | None) -> MatchModel | None:
     complement = complement_of(texts) if texts else None
-    return MatchModel(lanes, steps, vocab, order, complement=complement) if order > 0 else None
+    rows, width = world.grid.shape
+    return MatchModel(lanes, width, vocab, order, complement=complement, offset=world.offset,
+                      world_rows=rows) if order > 0 else None
+
+
+def _end_block(world: World, match: MatchModel | None, start: int, end: int, on_block) -> None:
+    """After a block: wait for the other streams (decoding), index their block, report progress."""
+    if world.sync is not None:
+        world.sync(end)
+    if match is not None:
+        match.absorb(world.grid, start, end)
+    if on_block is not None:
+        on_block(end)
 
 
 def _after_steps(after_block: AfterBlock | None, every: int, grid: np.ndarray, t: int, steps: int) -> None:
@@ -91,13 +114,15 @@ def _after_steps(after_block: AfterBlock | None, every: int, grid: np.ndarray, t
 
 def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps: int,
                 after_block: AfterBlock | None = None, match_order: int = 0, hook_steps: int = 0,
-                texts: list[str] | None = None, on_block: Callable[[int], None] | None = None) -> CodedStream:
+                texts: list[str] | None = None, on_block: Callable[[int], None] | None = None,
+                world: World | None = None) -> CodedStream:
     """Code a ``(L, steps)`` grid (see the module docstring); ``match_order > 0`` mixes in the copy model of
-    :mod:`bioLM.compression.match` with contexts of that many symbols; ``on_block(steps done)`` after each
-    block (progress)."""
+    :mod:`bioLM.compression.match` with contexts of that many symbols (over ``world``: every stream's lanes,
+    these included); ``on_block(steps done)`` after each block (progress)."""
     lanes, steps = grid.shape
     vocab = len(alphabet_ids)
-    match = _match(lanes, steps, vocab, match_order, texts)
+    world = world or World(grid)
+    match = _match(world, lanes, vocab, match_order, texts)
     width = symbol_width(vocab)
     encoder, fallback, masks, ideal, model_bits = RangeEncoder(), [], [], 0.0, 0.0
     with torch.inference_mode():
@@ -108,9 +133,9 @@ def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps
         with torch.inference_mode():
             for t in range(start, end):
                 probs[t - start] = probabilities(logits) if match is None else \
-                    match.mix(probabilities(logits), grid)
+                    match.mix(probabilities(logits), world.grid)
                 if match is not None:
-                    match.update(grid, t)
+                    match.update(world.grid, t)
                 _after_steps(after_block, hook_steps or block_steps, grid, t, steps)
                 if t + 1 < steps:
                     logits = _feed(stepper, alphabet_ids, grid[:, t])
@@ -125,8 +150,7 @@ def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps
         model_bits += float(bits.sum())
         fallback.append(grid[~model, start:end][grid[~model, start:end] >= 0])
         masks.append(model)
-        if on_block is not None:
-            on_block(end)
+        _end_block(world, match, start, end, on_block)
     rest = np.concatenate(fallback) if fallback else np.zeros(0, dtype=np.int64)
     return CodedStream(encoder.finish(), pack_symbols(rest, width),
                        np.array(masks, dtype=bool).reshape(-1, lanes), ideal, model_bits)
@@ -134,13 +158,16 @@ def encode_grid(stepper, alphabet_ids: np.ndarray, grid: np.ndarray, block_steps
 
 def decode_grid(stepper, alphabet_ids: np.ndarray, sizes: list[int], coded: CodedStream, block_steps: int,
                 after_block: AfterBlock | None = None, match_order: int = 0, hook_steps: int = 0,
-                texts: list[str] | None = None, on_block: Callable[[int], None] | None = None) -> np.ndarray:
-    """Inverse of :func:`encode_grid`: the ``(L, steps)`` grid for lanes of ``sizes``."""
+                texts: list[str] | None = None, on_block: Callable[[int], None] | None = None,
+                world: World | None = None) -> np.ndarray:
+    """Inverse of :func:`encode_grid`: the ``(L, steps)`` grid for lanes of ``sizes`` (rows of ``world.grid``,
+    filled with -1, when given)."""
     lanes, steps = len(sizes), sizes[0]
-    match = _match(lanes, steps, len(alphabet_ids), match_order, texts)
+    world = world or World(np.full((lanes, steps), -1, dtype=np.int64))
+    grid = world.grid[world.offset:world.offset + lanes, :steps]
+    match = _match(world, lanes, len(alphabet_ids), match_order, texts)
     width = symbol_width(len(alphabet_ids))
     lengths = np.asarray(sizes)
-    grid = np.full((lanes, steps), -1, dtype=np.int64)
     n_fallback = sum(int(np.clip(lengths[~model] - start, 0, block_steps).sum())
                      for start, model in zip(range(0, steps, block_steps), coded.model_mask))
     fallback, taken = unpack_symbols(coded.fallback, n_fallback, width), 0
@@ -156,13 +183,12 @@ def decode_grid(stepper, alphabet_ids: np.ndarray, sizes: list[int], coded: Code
         with torch.inference_mode():
             for t in range(start, end):
                 rows = model & (lengths > t)
-                probs = probabilities(logits) if match is None else match.mix(probabilities(logits), grid)
+                probs = probabilities(logits) if match is None else match.mix(probabilities(logits), world.grid)
                 grid[rows, t] = decoder.decode(probs[rows])
                 if match is not None:
-                    match.update(grid, t)
+                    match.update(world.grid, t)
                 _after_steps(after_block, hook_steps or block_steps, grid, t, steps)
                 if t + 1 < steps:
                     logits = _feed(stepper, alphabet_ids, grid[:, t])
-        if on_block is not None:
-            on_block(end)
+        _end_block(world, match, start, end, on_block)
     return grid

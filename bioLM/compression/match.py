@@ -32,8 +32,10 @@ class MatchModel:
     """Copy model over a ``(L, steps)`` symbol grid coded column by column (see the module docstring)."""
 
     def __init__(self, lanes: int, steps: int, vocab: int, order: int = 16, table_bits: int = 22,
-                 complement: np.ndarray | None = None) -> None:
-        self.steps, self.table_bits = steps, table_bits
+                 complement: np.ndarray | None = None, offset: int = 0, world_rows: int | None = None) -> None:
+        """``lanes`` own lanes, rows ``offset ..`` of a world grid of ``world_rows`` rows (default: just these)
+        and ``steps`` columns; the other rows are other streams', indexed by :meth:`absorb`."""
+        self.steps, self.table_bits, self.offset, self.lanes = steps, table_bits, offset, lanes
         self.bits = max(1, int(np.ceil(np.log2(max(vocab, 2)))))
         self.order = max(1, min(order, 62 // self.bits))
         self.mask = np.uint64((1 << (self.order * self.bits)) - 1)
@@ -48,6 +50,12 @@ class MatchModel:
         self.rc_hash = np.zeros(lanes, dtype=np.uint64)
         self.hits = np.ones(BUCKETS)
         self.total = np.full(BUCKETS, 2.0)
+        rows = np.arange(world_rows if world_rows is not None else lanes)
+        self.foreign = rows[(rows < offset) | (rows >= offset + lanes)]
+        self.foreign_hash = np.zeros(len(self.foreign), dtype=np.uint64)
+        self.foreign_seen = np.zeros(len(self.foreign), dtype=np.int64)
+        self.limit = 0
+        """Columns of the foreign rows known on both sides (set by :meth:`absorb`)."""
 
     def _slot(self, hashes: np.ndarray) -> np.ndarray:
         return ((hashes * _GOLDEN) >> np.uint64(64 - self.table_bits)).astype(np.int64)
@@ -73,16 +81,37 @@ class MatchModel:
         return out
 
     def _predicted(self, grid: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """The symbol each lane's match predicts (-1 where it points at padding)."""
-        source = grid.ravel()[self.pointer[rows]]
+        """The symbol each lane's match predicts (-1 where it points at padding or at a foreign column not yet
+        absorbed: the encoder knows it, the decoder would not)."""
+        pointer = self.pointer[rows]
+        source = grid.ravel()[pointer]
+        row = pointer // self.steps
+        unknown = ((row < self.offset) | (row >= self.offset + self.lanes)) & (pointer % self.steps >= self.limit)
+        source = np.where(unknown, -1, source)
         if self.complement is None:
             return source
         backward = (self.direction[rows] < 0) & (source >= 0)
         return np.where(backward, self.complement[np.maximum(source, 0)], source)
 
+    def absorb(self, grid: np.ndarray, start: int, end: int) -> None:
+        """Index columns ``start .. end - 1`` of the foreign rows of ``grid`` (another stream's block, now known on
+        both sides) so that matches can point into them."""
+        if len(self.foreign) == 0:
+            return
+        for t in range(start, end):
+            column = grid[self.foreign, t]
+            live = column >= 0
+            ready = live & (self.foreign_seen >= self.order)
+            self.table[self._slot(self.foreign_hash[ready])] = self.foreign[ready] * self.steps + t
+            shifted = (self.foreign_hash[live] << np.uint64(self.bits)) | column[live].astype(np.uint64)
+            self.foreign_hash[live] = shifted & self.mask
+            self.foreign_seen[live] += 1
+        self.limit = end
+
     def update(self, grid: np.ndarray, t: int) -> None:
-        """Learn from column ``t`` (now known), index it, and look up matches for column ``t + 1``."""
-        column = grid[:, t]
+        """Learn from column ``t`` of the own rows (now known), index it, and look up matches for column
+        ``t + 1``. ``grid``: the world grid (own rows ``offset .. offset + lanes - 1``)."""
+        column = grid[self.offset:self.offset + self.lanes, t]
         live = column >= 0
         active = np.flatnonzero((self.pointer >= 0) & live)
         if len(active):
@@ -97,7 +126,7 @@ class MatchModel:
         self.pointer[~live] = -1
         lanes = np.flatnonzero(live)
         ready = lanes[self.seen[lanes] >= self.order]  # previous hash (up to t - 1) -> position of symbol t
-        self.table[self._slot(self.previous[ready])] = ready * self.steps + t
+        self.table[self._slot(self.previous[ready])] = (self.offset + ready) * self.steps + t
         shifted = (self.hash[lanes] << np.uint64(self.bits)) | column[lanes].astype(np.uint64)
         self.hash[lanes] = shifted & self.mask
         self.seen[lanes] += 1

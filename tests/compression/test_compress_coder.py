@@ -76,21 +76,37 @@ def test_bf16_stepper_is_close_and_follows_weight_updates(coding_model):
         torch.testing.assert_close(fp32.feed(tokens), 2 * before)
 
 
-def test_streams_give_the_same_results_in_workers_and_here(monkeypatch):
-    """Each stream runs in a forked worker with one torch thread, or here one after another: same results."""
+@pytest.mark.parametrize("together", [False, True])
+def test_streams_give_the_same_results_in_workers_and_here(monkeypatch, together):
+    """Each stream runs in a forked worker with one torch thread, or here (one after another, or on threads
+    when they must meet at barriers): same results; a failing stream breaks the others' barrier, and its own
+    error is the one raised."""
     from bioLM.compression import streams
 
-    def work(index: int) -> tuple[int, float]:
+    def work(index: int, barrier) -> tuple[int, float]:
         torch.manual_seed(index)
         a = torch.randn(64, 64)
+        if barrier is not None:
+            barrier.wait()
         return torch.get_num_threads(), float((a @ a).sum())
+
+    def failing(index: int, barrier) -> None:
+        if index == 1:
+            raise ValueError("stream 2 is damaged")
+        barrier.wait()
 
     assert streams.stream_sizes(10 * 64 * 8, 3, 8) == [1707, 1707, 1706]
     assert streams.stream_sizes(2 * 64 * 8 - 1, 3, 8) == [1023]  # too short for two streams
-    in_workers = streams.run_streams(work, 3)
+    in_workers = streams.run_streams(work, 2, together)
+    if together:
+        with pytest.raises(ValueError, match="stream 2 is damaged"):
+            streams.run_streams(failing, 2, together=True)
     monkeypatch.setattr(streams, "available_cores", lambda: 1)
-    here = streams.run_streams(work, 3)
+    here = streams.run_streams(work, 2, together)
     assert in_workers == here and {threads for threads, _ in here} == {1}
+    if together:
+        with pytest.raises(ValueError, match="stream 2 is damaged"):
+            streams.run_streams(failing, 2, together=True)
 
 
 @pytest.mark.parametrize("block_steps", [7, 1000])
