@@ -5,7 +5,9 @@ with their statistical models; a small transformer with a short context cannot s
 Here, at every lockstep step and for every lane:
 
 * the hash of the lane's last ``order`` symbols is looked up in a table of earlier positions (all lanes, all
-  symbols already coded: both sides know them); a hit starts a match that predicts the symbol that followed;
+  symbols already coded: both sides know them; with several streams, :mod:`bioLM.compression.streams`, the
+  other streams' lanes up to their last exchanged block, :meth:`MatchModel.absorb`); a hit starts a match that
+  predicts the symbol that followed;
 * the match's reliability is learned online: hit / miss counts per match length (0..31 verified symbols);
 * with ``complement`` (per-base alphabets), a reverse-complement occurrence is found too and read backwards
   (inverted repeats: half of a genome's repeats lie on the other strand);
