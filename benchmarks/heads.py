@@ -11,8 +11,11 @@ planted ``linear``, ``xor``, ``redundant``, ``n_lt_p`` (1,000 x 20,000; the fit 
 target), and ``lm_embeddings``: GUE ``prom_core_all`` sequences embedded by a tiny bioLM model trained here
 for a few hundred steps (mean-pooled, every layer side by side; skipped without ../shared/data).
 
-Usage: ``python benchmarks/heads.py [--quick] [--out DIR] [--settings pbmc68k,xor,...] [--only abstractive]``; plots (score vs k
-and vs d for every method) go to ``DIR/heads_<setting>.png``. BLAS runs on one thread (threadpoolctl).
+Usage: ``python benchmarks/heads.py [--quick] [--out DIR] [--settings pbmc68k,xor,...] [--only abstractive]
+[--fold-seeds 3] [--variants graft_only,graft_candidate,graft_default]``; plots (score vs k and vs d for every
+method) go to ``DIR/heads_<setting>.png``. ``--fold-seeds N`` runs every setting with N seeds (more paired folds);
+``--variants`` adds variants of the extractive head as rows ``extractive[name]`` (never counted as baselines) with
+their paired differences to the head. BLAS runs on one thread (threadpoolctl).
 """
 
 from __future__ import annotations

@@ -16,7 +16,10 @@ What each standard selector exploits, and the criterion here that covers it:
   each class's one-vs-rest t with an mRMR redundancy term (:mod:`bioLM.summarize._markers`): a global
   statistic spends small ``k`` on the classes that differ most. Tried without the correlation cut-off (it has
   its own), and, with 3 or more classes, the default the others must beat (first in the one-SE order); it
-  sees every feature, not only the pool of the best by F (a weak class's markers have a low global F).
+  sees every feature, not only the pool of the best by F (a weak class's markers have a low global F);
+- ``graft`` (classification, opt-in: not in :data:`AUTO_CRITERIA`): forward selection on the loss of the
+  consumer, a class-balanced multinomial L2 logistic regression (:mod:`bioLM.summarize._graft`); its final
+  order is its selection frequency over the halves (stability selection of the greedy path).
 
 Each criterion can be combined with a redundancy filter (skip a feature whose absolute correlation with an
 already kept one is >= ``rho``), which stops correlated copies of one signal from filling all ``k`` slots.

@@ -59,3 +59,12 @@ def test_graft_criterion_in_the_head_is_deterministic_and_ordered_by_stability()
     kept = head.ranking_[:3]
     assert sum(bool(set(kept) & set(g)) for g in groups) == 3
     assert head.scores_[kept].min() >= np.delete(head.scores_, kept).max()  # the most stable come first
+
+
+def test_graft_is_opt_in_and_for_classes_only():
+    X, y, _ = planted.linear(120, 12, 3, seed=3)
+    auto = ExtractiveSummarizer(k=3, n_pairs=1, random_state=0).fit(X, y)
+    assert not any(name.startswith("graft") for name in auto.cv_scores_)
+    regression = ExtractiveSummarizer(k=2, n_pairs=1, criteria=("graft",), random_state=0)
+    regression.fit(X[:, :6], X[:, 0] + X[:, 1] + 0.1 * X[:, 7])
+    assert regression.criterion_ == "anova" and set(np.flatnonzero(regression.get_support())) == {0, 1}
