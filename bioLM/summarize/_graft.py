@@ -14,7 +14,8 @@ current class probabilities: the score test of adding ``j``), refit (warm start)
   (macro-F1 counts classes equally).
 
 Cost per step: one ``(p, n) @ (n, C)`` product for the gradients of every feature and one L-BFGS fit on the
-``<= k`` kept features, so 1,000 x 20,000 at ``k = 20`` takes about a second; no screening is needed.
+``<= k`` kept features, so one path on 1,000 x 20,000 at ``k = 20`` takes about two seconds (the head runs
+it on 8 halves and the full data: 16.7 s, contended); no screening is needed.
 """
 
 from __future__ import annotations
