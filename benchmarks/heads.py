@@ -11,8 +11,11 @@ planted ``linear``, ``xor``, ``redundant``, ``n_lt_p`` (1,000 x 20,000; the fit 
 target), and ``lm_embeddings``: GUE ``prom_core_all`` sequences embedded by a tiny bioLM model trained here
 for a few hundred steps (mean-pooled, every layer side by side; skipped without ../shared/data).
 
-Usage: ``python benchmarks/heads.py [--quick] [--out DIR] [--settings pbmc68k,xor,...] [--only abstractive]``; plots (score vs k
-and vs d for every method) go to ``DIR/heads_<setting>.png``. BLAS runs on one thread (threadpoolctl).
+Usage: ``python benchmarks/heads.py [--quick] [--out DIR] [--settings pbmc68k,xor,...] [--only abstractive]
+[--fold-seeds 3] [--variants graft_only,graft_candidate,graft_default]``; plots (score vs k and vs d for every
+method) go to ``DIR/heads_<setting>.png``. ``--fold-seeds N`` runs every setting with N seeds (more paired folds);
+``--variants`` adds variants of the extractive head as rows ``extractive[name]`` (never counted as baselines) with
+their paired differences to the head. BLAS runs on one thread (threadpoolctl).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import platform
 import sys
 import time
 import warnings
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +45,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from bioLM.summarize import AbstractiveSummarizer, ExtractiveSummarizer, planted
+from bioLM.summarize import AbstractiveSummarizer, ExtractiveSummarizer, _stability, planted
+from bioLM.summarize._stability import AUTO_CRITERIA
 
 GUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tasks" / "dna" / "gue" / "prom" / \
     "prom_core_all"
@@ -64,14 +68,41 @@ class PLSOneHot(TransformerMixin, BaseEstimator):
         return self.pls_.transform(X)
 
 
+class _DefaultFirst(ExtractiveSummarizer):
+    """The head with another default candidate for the one-SE rule (``_stability.DEFAULTS`` patched while
+    fitting): the variant ``graft_default``."""
+
+    def fit(self, X, y):
+        saved = dict(_stability.DEFAULTS)
+        _stability.DEFAULTS.update(binary="graft", multiclass="graft")
+        try:
+            return super().fit(X, y)
+        finally:
+            _stability.DEFAULTS.update(saved)
+
+
+def variants(k: int, seed: int) -> dict:
+    """Variants of the extractive head measured against it (``--variants``): grafting
+    (:mod:`bioLM.summarize._graft`) alone, as one more candidate, and as the default candidate."""
+    with_graft = (*AUTO_CRITERIA, "graft")
+    return {"graft_only": ExtractiveSummarizer(k=k, criteria=("graft",), random_state=seed),
+            "graft_candidate": ExtractiveSummarizer(k=k, criteria=with_graft, random_state=seed),
+            "graft_default": _DefaultFirst(k=k, criteria=with_graft, random_state=seed)}
+
+
+VARIANTS: tuple[str, ...] = ()
+"""Names of :func:`variants` run as extra rows ``extractive[name]`` (set from ``--variants``)."""
+
+
 def selectors(k: int, seed: int) -> dict:
     top = partial(SelectFromModel, max_features=k, threshold=-np.inf)
+    extra = {f"extractive[{name}]": step for name, step in variants(k, seed).items() if name in VARIANTS}
     return {"f_classif": SelectKBest(f_classif, k=k),
             "mutual_info": SelectKBest(partial(mutual_info_classif, random_state=seed), k=k),
             "l1_logistic": make_pipeline(StandardScaler(), top(LogisticRegression(
                 l1_ratio=1.0, solver="saga", C=0.1, max_iter=100, tol=1e-3, random_state=seed))),
             "random_forest": top(RandomForestClassifier(200, random_state=seed, n_jobs=1)),
-            "extractive": ExtractiveSummarizer(k=k, random_state=seed)}
+            "extractive": ExtractiveSummarizer(k=k, random_state=seed), **extra}
 
 
 def reducers(d: int, n_classes: int, seed: int) -> dict:
@@ -146,12 +177,15 @@ def summarize(runs: list[dict], k0: int, d0: int) -> dict:
         if key not in pooled:  # --only
             continue
         methods = pooled[key]
-        best = max((n for n in methods if n != ours), key=lambda n: np.mean(methods[n]))
+        best = max((n for n in methods if not n.startswith(ours)), key=lambda n: np.mean(methods[n]))
         test = paired(methods[ours], methods[best])
         out[key] = {"macro_f1": {n: round(float(np.mean(v)), 4) for n, v in methods.items()},
                     "best_baseline": best, "paired_difference": test,
                     "at_least_best": bool(np.mean(methods[ours]) >= np.mean(methods[best]) - 1e-12),
                     "significantly_better": test["ci95"][0] > 0}
+        extra = [n for n in methods if n.startswith(f"{ours}[")]
+        if extra:  # --variants: each minus the head, paired
+            out[key]["variants_minus_head"] = {n: paired(methods[n], methods[ours]) for n in extra}
     recall: dict = {}
     for run in runs:
         for name, values in run["recall"].items():
@@ -230,17 +264,23 @@ def lm_embeddings(quick: bool) -> tuple | None:
     return np.concatenate([by_layer[key] for key in sorted(by_layer)], axis=1), y, None
 
 
-def settings(quick: bool) -> dict:
-    """name -> (loader(seed) -> (X, y, truth, names), seeds, k0, d0)."""
+def settings(quick: bool, fold_seeds: int | None = None) -> dict:
+    """name -> (loader(seed) -> (X, y, truth, names), seeds, k0, d0); ``fold_seeds``: that many seeds for
+    every setting (the data seed of the planted ones, the fold and model seed of all)."""
     n, seeds = (300, [0]) if quick else (600, [0, 1, 2])
+    one = [0]
+    if fold_seeds:
+        seeds = one = list(range(fold_seeds))
+    embeddings = cache(lambda: _with_truth(lm_embeddings(quick)))
     big = (300, 2000) if quick else (1000, 20000)
     return {
-        "pbmc68k": (lambda seed: _with_truth(pbmc68k()), [0], 20, 8),
+        "pbmc68k": (lambda seed: _with_truth(pbmc68k()), one, 20, 8),
         "linear": (lambda seed: (*planted.linear(n, 200, 8, seed), None), seeds, 8, 4),
         "xor": (lambda seed: (*planted.xor(n, 50, seed), None), seeds, 2, 2),
         "redundant": (lambda seed: (*planted.redundant(n, 200, 4, 5, seed), None), seeds, 4, 4),
-        "n_lt_p": (lambda seed: (*planted.linear(big[0], big[1], 10, seed), None), seeds[:1], 10, 4),
-        "lm_embeddings": (lambda seed: _with_truth(lm_embeddings(quick)), [0], 20, 8),
+        "n_lt_p": (lambda seed: (*planted.linear(big[0], big[1], 10, seed), None), seeds if fold_seeds else [0],
+                   10, 4),
+        "lm_embeddings": (lambda seed: embeddings(), one, 20, 8),
     }
 
 
@@ -292,17 +332,25 @@ def main() -> None:
     parser.add_argument("--speed-only", action="store_true", help="only the 1,000 x 20,000 fit times")
     parser.add_argument("--only", choices=("extractive", "abstractive"), default=None,
                         help="one head and its baselines (selectors or reducers)")
+    parser.add_argument("--fold-seeds", type=int, default=None,
+                        help="run every setting with this many seeds (folds, and data for planted settings)")
+    parser.add_argument("--variants", default="",
+                        help="comma-separated variants of the extractive head as extra rows: "
+                             "graft_only, graft_candidate, graft_default")
     args = parser.parse_args()
+    global VARIANTS
+    VARIANTS = tuple(v for v in args.variants.split(",") if v)
     warnings.simplefilter("ignore")
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    chosen = settings(args.quick)
+    chosen = settings(args.quick, args.fold_seeds)
     if args.speed_only:
         chosen = {}
     if args.settings:
         chosen = {k: v for k, v in chosen.items() if k in args.settings.split(",")}
     start = time.perf_counter()
-    result: dict = {"benchmark": "heads", "quick": args.quick, "machine": platform.machine(),
+    result: dict = {"benchmark": "heads", "quick": args.quick, "fold_seeds": args.fold_seeds,
+                    "variants": list(VARIANTS), "machine": platform.machine(),
                     "processor": platform.processor(), "settings": {}}
     with threadpool_limits(1):
         for name, (loader, seeds, k0, d0) in chosen.items():

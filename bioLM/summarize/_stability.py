@@ -16,7 +16,10 @@ What each standard selector exploits, and the criterion here that covers it:
   each class's one-vs-rest t with an mRMR redundancy term (:mod:`bioLM.summarize._markers`): a global
   statistic spends small ``k`` on the classes that differ most. Tried without the correlation cut-off (it has
   its own), and, with 3 or more classes, the default the others must beat (first in the one-SE order); it
-  sees every feature, not only the pool of the best by F (a weak class's markers have a low global F).
+  sees every feature, not only the pool of the best by F (a weak class's markers have a low global F);
+- ``graft`` (classification, opt-in: not in :data:`AUTO_CRITERIA`): forward selection on the loss of the
+  consumer, a class-balanced multinomial L2 logistic regression (:mod:`bioLM.summarize._graft`); its final
+  order is its selection frequency over the halves (stability selection of the greedy path).
 
 Each criterion can be combined with a redundancy filter (skip a feature whose absolute correlation with an
 already kept one is >= ``rho``), which stops correlated copies of one signal from filling all ``k`` slots.
@@ -47,12 +50,23 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import l1_min_c
 
+from bioLM.summarize._graft import graft
 from bioLM.summarize._markers import markers
 
 BASE_CRITERIA = ("anova", "stepwise", "l1", "trees")
-CRITERIA = (*BASE_CRITERIA, "union", "consensus", "markers")
-SELF_FILTERED = ("markers",)
+CRITERIA = (*BASE_CRITERIA, "union", "consensus", "markers", "graft")
+AUTO_CRITERIA = tuple(c for c in CRITERIA if c != "graft")
+"""``criteria="auto"``: grafting is opt-in (as one more candidate or the default it measured level with the
+head, not better: benchmarks/RESULTS.md, issue 17)."""
+CLASS_ONLY = ("markers", "graft")
+"""Criteria defined for classes only."""
+SELF_FILTERED = ("markers", "graft")
 """Criteria with their own redundancy term: only tried without the correlation cut-off."""
+STABLE_ORDER = ("graft",)
+"""Criteria whose final order is the selection frequency over the halves first (stability selection of a
+greedy path), the full-data path breaking ties; the others use the full-data score first."""
+DEFAULTS = {"binary": "anova", "multiclass": "markers"}
+"""The candidate the one-SE rule starts from (a rival must be clearly better), by number of classes."""
 L1_POOL = 2000
 
 
@@ -187,9 +201,10 @@ def _anova(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None) -> np.ndarray
 
 
 def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, strength: float, k: int,
-                     seed: int, only: str | None = None) -> dict[str, np.ndarray]:
-    """Score (higher = better) of every feature under every criterion (or under ``only`` and what it needs),
-    on standardized ``X`` (n, p)."""
+                     seed: int, only: str | None = None, wanted: tuple[str, ...] = CRITERIA
+                     ) -> dict[str, np.ndarray]:
+    """Score (higher = better) of every feature under every criterion of ``wanted`` (or under ``only`` and
+    what it needs), on standardized ``X`` (n, p)."""
     p = X.shape[1]
     anova = _anova(X, y, codes)
     tie = 1e-9 * anova / (anova.max() or 1.0)  # orders the features a sparse criterion leaves at 0
@@ -204,8 +219,10 @@ def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, str
         scores["l1"][pool] += _l1(X[:, pool], y, codes, strength)
     if "trees" in needed:
         scores["trees"] = _trees(X, y, codes, seed)
-    if only in (None, "markers") and codes is not None:  # on every feature: a weak class's markers have low F
+    if only in (None, "markers") and codes is not None and "markers" in wanted:  # every feature (see above)
         scores["markers"] = tie + markers(X, codes, k)
+    if only in (None, "graft") and codes is not None and "graft" in wanted:  # class-balanced: macro-F1
+        scores["graft"] = tie + graft(X, codes, k, balanced=True)
     if only in (None, "union", "consensus"):
         orders = [_order(scores[name]) for name in BASE_CRITERIA]
         scores["union"] = _interleave(orders, p)
@@ -274,16 +291,18 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
     target = codes if classification else (y - y.mean()) / (y.std() or 1.0)
     p = X.shape[1]
     strength = l1_strength(X[:, l1_pool(X, _anova(X, target, codes))], target, codes, k)
-    criteria = tuple(c for c in criteria if classification or c != "markers") or ("anova",)  # markers: classes
+    criteria = tuple(c for c in criteria if classification or c not in CLASS_ONLY) or ("anova",)
     candidates = [(c, r) for c in criteria for r in rhos if c not in SELF_FILTERED or r == max(rhos)]
-    if classification and len(np.unique(codes)) >= 3 and ("markers", max(rhos)) in candidates:
-        candidates.insert(0, candidates.pop(candidates.index(("markers", max(rhos)))))  # the default
+    default = (DEFAULTS["multiclass" if len(np.unique(codes)) >= 3 else "binary"] if classification
+               else "anova", max(rhos))
+    if default in candidates:
+        candidates.insert(0, candidates.pop(candidates.index(default)))
     held_out = {candidate: [] for candidate in candidates}
     counts = {candidate: np.zeros(p) for candidate in candidates}
     for i, (fit, test) in enumerate(halves(target, classification, n_pairs, seed)):
         X_fit = _standardize(X[fit])
         scores = criterion_scores(X_fit, target[fit], None if codes is None else codes[fit], strength, k,
-                                  seed + i)
+                                  seed + i, wanted=criteria)
         seen: dict[bytes, float] = {}  # candidates often agree: score each distinct selection once
         for criterion, rho in candidates:
             top = decorrelated_top(_order(scores[criterion]), X_fit, k, rho)
@@ -298,7 +317,8 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
     frequency = counts[criterion, rho] / (2 * n_pairs)
     # refit on all the training samples; frequency only breaks ties (and serves a threshold)
     full = criterion_scores(X, target, codes, strength, k, seed, only=criterion)[criterion]
-    order = np.lexsort((-frequency, -np.nan_to_num(full, nan=-np.inf)))
+    full = -np.nan_to_num(full, nan=-np.inf)
+    order = np.lexsort((full, -frequency) if criterion in STABLE_ORDER else (-frequency, full))
     top = decorrelated_top(order, X, k, rho)
     order = np.concatenate([top, order[~np.isin(order, top)]])
     return StabilityResult(frequency, order, criterion, rho,

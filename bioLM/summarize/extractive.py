@@ -3,8 +3,8 @@
 - On a matrix (samples x features, or several feature blocks of the same samples) it is a scikit-learn
   selector built from what each standard selector exploits: stability selection over complementary pairs
   of half-samples, where the selection criterion (univariate F, stepwise discriminant analysis, sparse L1
-  logistic, extremely randomized trees, their union or consensus, class-balanced one-vs-rest markers) and a
-  redundancy filter are chosen by
+  logistic, extremely randomized trees, their union or consensus, class-balanced one-vs-rest markers; opt-in:
+  grafting on the consumer's logistic loss) and a redundancy filter are chosen by
   held-out score on the training data only (:mod:`bioLM.summarize._stability`). ``scores_`` is each feature's
   selection frequency; ``get_support``, ``transform`` and ``get_feature_names_out`` come from
   :class:`~sklearn.feature_selection.SelectorMixin`; with blocks, ``get_feature_blocks_out`` names the
@@ -35,7 +35,7 @@ from torch import nn
 
 from bioLM.errors import ConfigError, InputFormatError
 from bioLM.summarize import _torch as T
-from bioLM.summarize._stability import CRITERIA, stability_select
+from bioLM.summarize._stability import AUTO_CRITERIA, CRITERIA, stability_select
 from bioLM.summarize.blocks import is_block_input
 from bioLM.summarize.tabular import Standardizer, fit_matrix, is_classification, transform_matrix
 
@@ -74,8 +74,10 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
     k : int or "all", items kept (per sample for sequences); ignored when ``threshold`` is set.
     threshold : float or None, keep items whose score is >= threshold (matrices: selection frequency;
         sequences: attention), both in [0, 1].
-    criteria : "auto" (all of :data:`~bioLM.summarize._stability.CRITERIA`) or a tuple of their names: the
-        candidates the held-out halves choose from (matrices).
+    criteria : "auto" (:data:`~bioLM.summarize._stability.AUTO_CRITERIA`: every criterion but ``graft``) or
+        a tuple of names from :data:`~bioLM.summarize._stability.CRITERIA`: the candidates the held-out halves
+        choose from (matrices). ``("graft",)``: forward selection on the multinomial logistic loss
+        (:mod:`bioLM.summarize._graft`), ordered by stability over the halves.
     redundancy : tuple of correlation cut-offs the held-out halves choose from; 1.0 keeps correlated
         features, 0.9 skips a feature correlated >= 0.9 with one already kept (matrices).
     n_pairs : complementary pairs of half-samples (2 * n_pairs resamples) (matrices).
@@ -122,7 +124,7 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
         if classification and len(np.unique(y)) < 2:
             raise ValueError(f"y has 1 class ({np.unique(y)[0]!r}); selection needs at least 2 classes")
         self.input_kind_ = "tabular"
-        criteria = CRITERIA if self.criteria == "auto" else tuple(self.criteria)
+        criteria = AUTO_CRITERIA if self.criteria == "auto" else tuple(self.criteria)
         k = X.shape[1] if self.k == "all" else min(int(self.k), X.shape[1])
         result = stability_select(Standardizer(X)(X), y if classification else y.astype(float), k,
                                   classification, criteria, tuple(float(r) for r in self.redundancy),
