@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import os
 import pickle
+import struct
 import subprocess
 import sys
 from collections.abc import Callable
@@ -97,6 +98,7 @@ def files(tmp_path, model_dir) -> dict[str, Path]:
         "protein.fa": write("protein.fa", ">p1\nMKVLEFQWYHHKLMNPQRST\n>p2\nMKVLAAAQQQEEEFFF\n"),
         "headers.fa": write("headers.fa", ">a\n>b\n"),
         "binary": write("binary.bin", bytes(range(256)) * 4),
+        "old.blm": write("old.blm", b"\x89BLMC\r\n\x1a" + struct.pack("<HI", 2, 0) + bytes(100)),  # format 2
         "truncated.fa.gz": write("truncated.fa.gz", _truncated_gzip()),
         "existing": write("existing.txt", "I am a file\n"),
         "ref.fa": write("ref.fa", ">c1\n" + "ACGT" * 50 + "\n"),
@@ -197,6 +199,8 @@ CASES = [
     # other readers of files
     Case("decompress-binary", lambda f: ["decompress", "--model", str(f["model"]), str(f["binary"]),
                                          str(f["out"] / "d.fa")], ["binary.bin"]),
+    Case("decompress-older-format", lambda f: ["decompress", "--model", str(f["model"]), str(f["old.blm"]),
+                                               str(f["out"] / "d.fa")], ["old.blm", "format version 2"]),
     Case("score-variants-binary-vcf",
          lambda f: ["score-variants", "--model", str(f["model"]), "--reference", str(f["ref.fa"]), "--vcf",
                     str(f["binary"]), "--out", str(f["out"] / "v.vcf")], ["binary.bin"]),
