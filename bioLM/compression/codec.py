@@ -358,6 +358,20 @@ def _world_rows(lane_counts: list[int]) -> list[int]:
     return np.cumsum([0, *lane_counts])[:-1].tolist()
 
 
+def _stream_grids(symbols: np.ndarray, sizes: list[int], config: CodecConfig
+                  ) -> tuple[list[np.ndarray], list[int], np.ndarray]:
+    """Each stream's ``(L_s, steps_s)`` lane grid, its first row in the world, and the world: every stream's
+    lanes stacked, ``(sum L_s, max steps_s)`` int8, -1 where a lane has ended (what the copy model reads)."""
+    bounds = np.cumsum([0, *sizes])
+    grids = [lane_grid(symbols[bounds[i]:bounds[i + 1]], _stream_lanes(config, sizes), config.min_lane_tokens)
+             for i in range(len(sizes))]
+    offsets = _world_rows([grid.shape[0] for grid in grids])
+    world = np.full((sum(grid.shape[0] for grid in grids), max(grid.shape[1] for grid in grids)), -1, np.int8)
+    for offset, grid in zip(offsets, grids):
+        world[offset:offset + grid.shape[0], :grid.shape[1]] = grid
+    return grids, offsets, world
+
+
 class _Progress:
     """``on_block`` callback: one log line each time another tenth of a stream is done (long genomes)."""
 
@@ -400,13 +414,7 @@ def compress_fasta(model_dir: str | Path | None, in_path: str | Path, out_path: 
     hook_steps = min(config.block_steps, context) if adaptive else 0
     config = replace(config, precision=coding.precision(config.precision))
     sizes = stream_sizes(len(symbols), config.threads, config.min_lane_tokens)
-    bounds = np.cumsum([0, *sizes])
-    grids = [lane_grid(symbols[bounds[i]:bounds[i + 1]], _stream_lanes(config, sizes), config.min_lane_tokens)
-             for i in range(len(sizes))]
-    offsets = _world_rows([grid.shape[0] for grid in grids])
-    world = np.full((sum(grid.shape[0] for grid in grids), max(grid.shape[1] for grid in grids)), -1, np.int8)
-    for offset, grid in zip(offsets, grids):
-        world[offset:offset + grid.shape[0], :grid.shape[1]] = grid
+    grids, offsets, world = _stream_grids(symbols, sizes, config)
 
     def encode(index: int, _) -> CodedStream:
         return _code_stream(coding, grids[index], config, context, adaptive, hook_steps,
