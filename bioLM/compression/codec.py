@@ -66,8 +66,8 @@ class CodecConfig:
     """Steps per block: each (block, lane) is model-coded or 2-bit, whichever is smaller."""
     context: int | None = None
     """Coding context in tokens (at most the model's): a sliding window for bioLM's model; None = the model's
-    ``block_size``. 64 is fast for a ``tiny``-shaped model (~2.3x context 256 in bf16; +0.5% bits for a model
-    trained at 256, RESULTS.md)."""
+    ``block_size``. 32 with 1024 lanes is the fast setting for a ``tiny``-shaped model (~2.7x context 256 in
+    bf16; +0.8% bits for a model trained at 256, RESULTS.md)."""
     match_order: int = 12
     """Copy model (:mod:`bioLM.compression.match`) mixed in, on contexts of this many symbols; 0 = off."""
     precision: Literal["auto", "bf16", "fp32"] = "auto"
