@@ -74,8 +74,8 @@ def prepare_model(suite: Suite, data_dir: Path, out_dir: Path) -> ModelUnderTest
     recipe = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, inputs=[str(p) for p in inputs]),
                                  resume=True)  # a stopped benchmark run continues from its last checkpoint
     done = run_dir / "pretraining.json"
-    if done.is_file() and (run_dir / "model").is_dir():
-        earlier = json.loads(done.read_text())
+    earlier = _read_json(done) if (run_dir / "model").is_dir() else None
+    if earlier is not None and "recipe" in earlier:  # unreadable: pretraining resumes and rewrites it
         if earlier["recipe"] != json.loads(json.dumps(recipe.to_dict(), default=json_default)):
             raise ConfigError(f"{run_dir} holds the pretraining of a different recipe; give a new --out (or "
                               "delete that folder to pretrain again)")
@@ -105,17 +105,11 @@ def task_key(suite: Suite, spec: TaskSpec, model_fingerprint: list | None) -> st
 
 def _reuse_task(out_dir: Path, spec: TaskSpec, key: str) -> tuple[dict, dict | None] | None:
     """The saved result (and plot predictions) of ``spec`` when an earlier run finished it with ``key``."""
-    path = out_dir / "tasks" / f"{spec.name}.json"
-    if not path.is_file():
-        return None
-    try:
-        saved = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None  # unreadable: the task runs again and the file is rewritten
-    if not isinstance(saved, dict) or saved.get("key") != key:
+    saved = _read_json(out_dir / "tasks" / f"{spec.name}.json")  # unreadable: the task runs again
+    if saved is None or saved.get("key") != key or not isinstance(saved.get("result"), dict):
         return None
     predictions = None
-    if saved["result"]["type"] == "classification":
+    if saved["result"].get("type") == "classification":
         npz = out_dir / "predictions" / f"{spec.name}.npz"
         if not npz.is_file():
             return None
@@ -123,6 +117,15 @@ def _reuse_task(out_dir: Path, spec: TaskSpec, key: str) -> tuple[dict, dict | N
             predictions = {"y": arrays["y"], "probabilities": {name: arrays[name][0] for name in arrays.files
                                                                if name not in ("y", "seeds")}}
     return saved["result"], predictions
+
+
+def _read_json(path: Path) -> dict | None:
+    """The JSON object in ``path``, or None when it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _save_task(out_dir: Path, spec: TaskSpec, key: str, result: dict) -> None:

@@ -59,6 +59,10 @@ class MatchModel:
         self.limit = 0
         """Columns of the foreign rows known on both sides (set by :meth:`absorb`)."""
 
+    def _pushed(self, hashes: np.ndarray, symbols: np.ndarray) -> np.ndarray:
+        """Hashes of the last ``order`` symbols after appending ``symbols`` (one per row)."""
+        return ((hashes << np.uint64(self.bits)) | symbols.astype(np.uint64)) & self.mask
+
     def _slot(self, hashes: np.ndarray) -> np.ndarray:
         return ((hashes * _GOLDEN) >> np.uint64(64 - self.table_bits)).astype(np.int64)
 
@@ -105,8 +109,7 @@ class MatchModel:
             live = column >= 0
             ready = live & (self.foreign_seen >= self.order)
             self.table[self._slot(self.foreign_hash[ready])] = self.foreign[ready] * self.steps + t
-            shifted = (self.foreign_hash[live] << np.uint64(self.bits)) | column[live].astype(np.uint64)
-            self.foreign_hash[live] = shifted & self.mask
+            self.foreign_hash[live] = self._pushed(self.foreign_hash[live], column[live])
             self.foreign_seen[live] += 1
         self.limit = end
 
@@ -129,8 +132,7 @@ class MatchModel:
         lanes = np.flatnonzero(live)
         ready = lanes[self.seen[lanes] >= self.order]  # previous hash (up to t - 1) -> position of symbol t
         self.table[self._slot(self.previous[ready])] = (self.offset + ready) * self.steps + t
-        shifted = (self.hash[lanes] << np.uint64(self.bits)) | column[lanes].astype(np.uint64)
-        self.hash[lanes] = shifted & self.mask
+        self.hash[lanes] = self._pushed(self.hash[lanes], column[lanes])
         self.seen[lanes] += 1
         self.previous[lanes] = self.hash[lanes]
         if self.complement is not None:  # reverse complement of the last `order` symbols, first symbol high

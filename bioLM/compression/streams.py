@@ -19,11 +19,12 @@ another here.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -86,13 +87,14 @@ def run_streams(work: Callable[[int, object], T], count: int, together: bool = F
         _WORK = None
 
 
-class _one_thread:
-    def __enter__(self) -> None:
-        self.previous = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc) -> None:
-        torch.set_num_threads(self.previous)
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _guarded(work: Callable, barrier, index: int):
@@ -110,8 +112,7 @@ def _call(index: int):
 
 
 def _gather(futures: list) -> list:
-    errors = [future.exception() for future in futures]
-    real = [error for error in errors if error is not None and not isinstance(error, threading.BrokenBarrierError)]
-    if real or any(errors):
-        raise (real or [error for error in errors if error is not None])[0]
+    failed = [error for error in (future.exception() for future in futures) if error is not None]
+    if failed:  # the stream that failed, not the ones whose barrier it broke
+        raise next((e for e in failed if not isinstance(e, threading.BrokenBarrierError)), failed[0])
     return [future.result() for future in futures]

@@ -54,7 +54,7 @@ def test_exported_pretraining_is_reused_only_for_the_same_recipe(tmp_path, tiny_
     out = tmp_path / "bench"
     trained = []
     monkeypatch.setattr("bioLM.training.pretraining.pretrain",
-                        lambda recipe: trained.append(recipe) or shutil.copytree(tiny_model, out / "pretrain" / "model"))
+                        lambda recipe: trained.append(recipe) or shutil.copytree(tiny_model, out / "pretrain" / "model", dirs_exist_ok=True))
     first = prepare_model(suite, tmp_path, out)
     assert len(trained) == 1 and trained[0].resume  # a stopped pretraining continues from last.ckpt
     assert (out / "pretrain" / "pretraining.json").is_file()
@@ -65,3 +65,6 @@ def test_exported_pretraining_is_reused_only_for_the_same_recipe(tmp_path, tiny_
                                                             "overrides": ["trainer.max_steps=6"]}})
     with pytest.raises(ConfigError, match="different recipe"):
         prepare_model(changed, tmp_path, out)
+    (out / "pretrain" / "pretraining.json").write_text("{damaged")  # no traceback: pretraining resumes
+    prepare_model(suite, tmp_path, out)
+    assert len(trained) == 2 and "recipe" in json.loads((out / "pretrain" / "pretraining.json").read_text())
