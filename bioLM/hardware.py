@@ -8,7 +8,9 @@ reads the CPU flags (Linux ``/proc/cpuinfo``) rather than timing anything, so th
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -98,3 +100,15 @@ def autocast(device: str | torch.device, precision: str = "auto"):
     device = torch.device(device)
     dtype = autocast_dtype(precision, device)
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=dtype is not None)
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch on one CPU thread inside the block (small work where threads only add overhead and
+    nondeterminism: the summarization heads, the compressor's streams), then restore the thread count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

@@ -19,12 +19,11 @@ another here.
 
 from __future__ import annotations
 
-import contextlib
 import mmap
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 
 from bioLM.compression.stepper import lane_sizes
+from bioLM.hardware import single_thread
 
 T = TypeVar("T")
 STREAM_LANES = 64
@@ -72,10 +72,10 @@ def run_streams(work: Callable[[int, object], T], count: int, together: bool = F
     workers = min(count, available_cores())
     if count == 1 or not fork or workers < (count if together else 2):
         if not together:
-            with _one_thread():
+            with single_thread():
                 return [work(index, None) for index in range(count)]
         barrier = threading.Barrier(count)
-        with _one_thread(), ThreadPoolExecutor(count) as pool:
+        with single_thread(), ThreadPoolExecutor(count) as pool:
             return _gather([pool.submit(_guarded, work, barrier, index) for index in range(count)])
     barrier = multiprocessing.get_context("fork").Barrier(count) if together else None
     _WORK = (work, barrier)
@@ -85,16 +85,6 @@ def run_streams(work: Callable[[int, object], T], count: int, together: bool = F
             return _gather([pool.submit(_call, index) for index in range(count)])  # a dead worker raises
     finally:
         _WORK = None
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _guarded(work: Callable, barrier, index: int):

@@ -10,8 +10,7 @@ Everything runs in float64 on CPU, so results do not depend on batch composition
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +20,7 @@ from sklearn.utils.multiclass import type_of_target
 from torch import nn
 
 from bioLM.errors import ConfigError, InputFormatError
+from bioLM.hardware import single_thread
 
 DTYPE = torch.float64
 
@@ -183,17 +183,6 @@ class TrainConfig:
     """AdamW learning rate"""
     weight_decay: float = 1e-4
     """AdamW weight decay"""
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Run torch on one thread (the heads are tiny; threads only add overhead and nondeterminism)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def train(module: nn.Module, batch_loss: Callable[[torch.Tensor], torch.Tensor], n_samples: int,
