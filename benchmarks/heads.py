@@ -12,7 +12,7 @@ target), and ``lm_embeddings``: GUE ``prom_core_all`` sequences embedded by a ti
 for a few hundred steps (mean-pooled, every layer side by side; skipped without ../shared/data).
 
 Usage: ``python benchmarks/heads.py [--quick] [--out DIR] [--settings pbmc68k,xor,...] [--only abstractive]
-[--fold-seeds 3] [--variants graft_only,graft_candidate,graft_default]``; plots (score vs k and vs d for every
+[--fold-seeds 3 [--first-seed 3]] [--variants graft_only,graft_candidate,graft_default,l1_default]``; plots (score vs k and vs d for every
 method) go to ``DIR/heads_<setting>.png``. ``--fold-seeds N`` runs every setting with N seeds (more paired folds);
 ``--variants`` adds variants of the extractive head as rows ``extractive[name]`` (never counted as baselines) with
 their paired differences to the head. BLAS runs on one thread (threadpoolctl).
@@ -69,25 +69,35 @@ class PLSOneHot(TransformerMixin, BaseEstimator):
 
 
 class _DefaultFirst(ExtractiveSummarizer):
-    """The head with another default candidate for the one-SE rule (``_stability.DEFAULTS`` patched while
-    fitting): the variant ``graft_default``."""
+    """The head with another default candidate for the one-SE rule (``_stability.DEFAULTS`` and
+    ``_stability.RIVAL_SE`` patched while fitting): the variants ``graft_default`` and ``l1_default``."""
+
+    default, rival_se = "graft", 1.0
 
     def fit(self, X, y):
-        saved = dict(_stability.DEFAULTS)
-        _stability.DEFAULTS.update(binary="graft", multiclass="graft")
+        saved, saved_se = dict(_stability.DEFAULTS), _stability.RIVAL_SE
+        _stability.DEFAULTS.update(binary=self.default, multiclass=self.default)
+        _stability.RIVAL_SE = self.rival_se
         try:
             return super().fit(X, y)
         finally:
             _stability.DEFAULTS.update(saved)
+            _stability.RIVAL_SE = saved_se
+
+
+class _L1First(_DefaultFirst):
+    default, rival_se = "l1", 2.0
 
 
 def variants(k: int, seed: int) -> dict:
     """Variants of the extractive head measured against it (``--variants``): grafting
-    (:mod:`bioLM.summarize._graft`) alone, as one more candidate, and as the default candidate."""
+    (:mod:`bioLM.summarize._graft`) alone, as one more candidate, and as the default candidate; the sparse
+    logistic (``l1``) as the default that a rival must beat by two standard errors (``l1_default``)."""
     with_graft = (*AUTO_CRITERIA, "graft")
     return {"graft_only": ExtractiveSummarizer(k=k, criteria=("graft",), random_state=seed),
             "graft_candidate": ExtractiveSummarizer(k=k, criteria=with_graft, random_state=seed),
-            "graft_default": _DefaultFirst(k=k, criteria=with_graft, random_state=seed)}
+            "graft_default": _DefaultFirst(k=k, criteria=with_graft, random_state=seed),
+            "l1_default": _L1First(k=k, random_state=seed)}
 
 
 VARIANTS: tuple[str, ...] = ()
@@ -264,13 +274,13 @@ def lm_embeddings(quick: bool) -> tuple | None:
     return np.concatenate([by_layer[key] for key in sorted(by_layer)], axis=1), y, None
 
 
-def settings(quick: bool, fold_seeds: int | None = None) -> dict:
+def settings(quick: bool, fold_seeds: int | None = None, first_seed: int = 0) -> dict:
     """name -> (loader(seed) -> (X, y, truth, names), seeds, k0, d0); ``fold_seeds``: that many seeds for
-    every setting (the data seed of the planted ones, the fold and model seed of all)."""
+    every setting (the data seed of the planted ones, the fold and model seed of all), from ``first_seed``."""
     n, seeds = (300, [0]) if quick else (600, [0, 1, 2])
     one = [0]
     if fold_seeds:
-        seeds = one = list(range(fold_seeds))
+        seeds = one = list(range(first_seed, first_seed + fold_seeds))
     embeddings = cache(lambda: _with_truth(lm_embeddings(quick)))
     big = (300, 2000) if quick else (1000, 20000)
     return {
@@ -334,22 +344,25 @@ def main() -> None:
                         help="one head and its baselines (selectors or reducers)")
     parser.add_argument("--fold-seeds", type=int, default=None,
                         help="run every setting with this many seeds (folds, and data for planted settings)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="with --fold-seeds: the first seed (a second run on fresh seeds checks a choice)")
     parser.add_argument("--variants", default="",
                         help="comma-separated variants of the extractive head as extra rows: "
-                             "graft_only, graft_candidate, graft_default")
+                             "graft_only, graft_candidate, graft_default, l1_default")
     args = parser.parse_args()
     global VARIANTS
     VARIANTS = tuple(v for v in args.variants.split(",") if v)
     warnings.simplefilter("ignore")
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    chosen = settings(args.quick, args.fold_seeds)
+    chosen = settings(args.quick, args.fold_seeds, args.first_seed)
     if args.speed_only:
         chosen = {}
     if args.settings:
         chosen = {k: v for k, v in chosen.items() if k in args.settings.split(",")}
     start = time.perf_counter()
     result: dict = {"benchmark": "heads", "quick": args.quick, "fold_seeds": args.fold_seeds,
+                    "first_seed": args.first_seed,
                     "variants": list(VARIANTS), "machine": platform.machine(),
                     "processor": platform.processor(), "settings": {}}
     with threadpool_limits(1):

@@ -17,6 +17,9 @@ What each standard selector exploits, and the criterion here that covers it:
   statistic spends small ``k`` on the classes that differ most. Tried without the correlation cut-off (it has
   its own), and, with 3 or more classes, the default the others must beat (first in the one-SE order); it
   sees every feature, not only the pool of the best by F (a weak class's markers have a low global F);
+- ``pairs`` (classification): interaction screening (:mod:`bioLM.summarize._pairs`): the features whose
+  pairwise products separate the classes best (among the 60 the trees rank highest) first, the rest in tree
+  order; an XOR pair has no marginal or linear effect, and the trees alone find it only sometimes;
 - ``graft`` (classification, opt-in: not in :data:`AUTO_CRITERIA`): forward selection on the loss of the
   consumer, a class-balanced multinomial L2 logistic regression (:mod:`bioLM.summarize._graft`); its final
   order is its selection frequency over the halves (stability selection of the greedy path).
@@ -52,21 +55,24 @@ from sklearn.svm import l1_min_c
 
 from bioLM.summarize._graft import graft
 from bioLM.summarize._markers import markers
+from bioLM.summarize._pairs import pairs
 
 BASE_CRITERIA = ("anova", "stepwise", "l1", "trees")
-CRITERIA = (*BASE_CRITERIA, "union", "consensus", "markers", "graft")
+CRITERIA = (*BASE_CRITERIA, "union", "consensus", "markers", "pairs", "graft")
 AUTO_CRITERIA = tuple(c for c in CRITERIA if c != "graft")
 """``criteria="auto"``: grafting is opt-in (as one more candidate or the default it measured level with the
 head, not better: benchmarks/RESULTS.md, issue 17)."""
-CLASS_ONLY = ("markers", "graft")
+CLASS_ONLY = ("markers", "pairs", "graft")
 """Criteria defined for classes only."""
-SELF_FILTERED = ("markers", "graft")
+SELF_FILTERED = ("markers", "pairs", "graft")
 """Criteria with their own redundancy term: only tried without the correlation cut-off."""
 STABLE_ORDER = ("graft",)
 """Criteria whose final order is the selection frequency over the halves first (stability selection of a
 greedy path), the full-data path breaking ties; the others use the full-data score first."""
 DEFAULTS = {"binary": "anova", "multiclass": "markers"}
 """The candidate the one-SE rule starts from (a rival must be clearly better), by number of classes."""
+RIVAL_SE = 1.0
+"""How many standard errors a rival must beat the default candidate by (the one-standard-error rule)."""
 L1_POOL = 2000
 
 
@@ -217,8 +223,10 @@ def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, str
     if "l1" in needed:
         scores["l1"] = tie.copy()
         scores["l1"][pool] += _l1(X[:, pool], y, codes, strength)
-    if "trees" in needed:
+    if "trees" in needed or (only in (None, "pairs") and codes is not None and "pairs" in wanted):
         scores["trees"] = _trees(X, y, codes, seed)
+    if only in (None, "pairs") and codes is not None and "pairs" in wanted:  # interactions (XOR)
+        scores["pairs"] = pairs(X, codes, k, scores["trees"])
     if only in (None, "markers") and codes is not None and "markers" in wanted:  # every feature (see above)
         scores["markers"] = tie + markers(X, codes, k)
     if only in (None, "graft") and codes is not None and "graft" in wanted:  # class-balanced: macro-F1
@@ -261,15 +269,15 @@ def held_out_score(X_train, y_train, X_test, y_test, classification: bool, knn: 
     return float(r2_score(y_test, Ridge(alpha=1.0).fit(X_train, y_train).predict(X_test)))
 
 
-def one_se_choice(scores: dict, order: list) -> object:
-    """The first candidate of ``order`` whose mean held-out score is within one standard error of the best
-    (the SE of the paired differences to the best over the same resamples), else the best."""
+def one_se_choice(scores: dict, order: list, margin: float = 1.0) -> object:
+    """The first candidate of ``order`` whose mean held-out score is within ``margin`` standard errors of the
+    best (the SE of the paired differences to the best over the same resamples), else the best."""
     means = {c: float(np.mean(v)) for c, v in scores.items()}
     best = max(order, key=lambda c: means[c])
     for candidate in order:
         diff = np.asarray(scores[best]) - np.asarray(scores[candidate])
         se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
-        if means[best] - means[candidate] <= se:
+        if means[best] - means[candidate] <= margin * se:
             return candidate
     return best
 
@@ -313,7 +321,7 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
                                             target[test], classification)
             held_out[criterion, rho].append(seen[key])
     means = {candidate: float(np.mean(v)) for candidate, v in held_out.items()}
-    criterion, rho = one_se_choice(held_out, candidates)
+    criterion, rho = one_se_choice(held_out, candidates, RIVAL_SE)
     frequency = counts[criterion, rho] / (2 * n_pairs)
     # refit on all the training samples; frequency only breaks ties (and serves a threshold)
     full = criterion_scores(X, target, codes, strength, k, seed, only=criterion)[criterion]

@@ -13,6 +13,7 @@ from sklearn.model_selection import cross_val_score
 
 from bioLM.errors import InputFormatError
 from bioLM.summarize import ExtractiveSummarizer, planted
+from bioLM.summarize._stability import one_se_choice
 from bioLM.synthetic import planted_motif_dataset
 
 MOTIF = "TTGACA"
@@ -68,8 +69,20 @@ def test_xor_pair_found_where_univariate_selection_sees_nothing():
     X, y, truth = planted.xor(400, 20, seed=0)
     head = _fit(X, y, 2)
     assert set(np.flatnonzero(head.get_support())) == set(truth)
-    assert head.criterion_ in ("trees", "union", "consensus")
+    assert head.criterion_ in ("trees", "union", "consensus", "pairs")
     assert set(np.flatnonzero(SelectKBest(f_classif, k=2).fit(X, y).get_support())) != set(truth)
+
+
+def test_interaction_screen_finds_the_xor_pair_where_tree_importance_misses_it():
+    found = {"pairs": 0, "trees": 0}
+    for seed in range(3):
+        X, y, truth = planted.xor(240, 50, seed=seed)
+        for criterion in found:
+            head = _fit(X, y, 2, criteria=(criterion,))
+            found[criterion] += set(np.flatnonzero(head.get_support())) == set(truth)
+    assert found["pairs"] == 3 > found["trees"]
+    auto = _fit(*planted.xor(240, 50, seed=0)[:2], 2)
+    assert auto.criterion_ == "pairs" and set(np.flatnonzero(auto.get_support())) == {0, 1}
 
 
 def test_redundant_copies_do_not_crowd_out_weaker_signals():
@@ -169,3 +182,15 @@ def test_anndata_blocks_are_named_by_uns_and_var_names():
     assert head.transform([rna, methylation]).shape == (200, 2)
     with pytest.raises(InputFormatError, match="different numbers of samples"):
         head.fit({"a": blocks["rna"], "b": blocks["methylation"][:10]}, y)
+
+
+def test_one_se_rule_keeps_the_default_unless_a_rival_is_better_by_the_margin():
+    # the rival is better by 0.015 on average, about 2 SE of the paired differences
+    rival = [0.84, 0.80, 0.84, 0.80, 0.83, 0.80, 0.82, 0.79]
+    scores = {"default": [0.80] * 8, "rival": rival}
+    se = np.std(np.subtract(rival, 0.80), ddof=1) / np.sqrt(8)
+    gap = np.mean(rival) - 0.80
+    assert se < gap < 3 * se
+    assert one_se_choice(scores, ["default", "rival"]) == "rival"
+    assert one_se_choice(scores, ["default", "rival"], margin=3.0) == "default"
+    assert one_se_choice(scores, ["rival", "default"]) == "rival"
