@@ -217,19 +217,20 @@ def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, str
     needed = BASE_CRITERIA if only in (None, "union", "consensus") else (only,)
     scores = {"anova": anova}
     pool = l1_pool(X, anova)
+    by_class = {c for c in CLASS_ONLY if only in (None, c) and codes is not None and c in wanted}
     if "stepwise" in needed:
         scores["stepwise"] = tie.copy()
         scores["stepwise"][pool] += stepwise(X[:, pool], codes if codes is not None else _bins(y), k)
     if "l1" in needed:
         scores["l1"] = tie.copy()
         scores["l1"][pool] += _l1(X[:, pool], y, codes, strength)
-    if "trees" in needed or (only in (None, "pairs") and codes is not None and "pairs" in wanted):
+    if "trees" in needed or "pairs" in by_class:
         scores["trees"] = _trees(X, y, codes, seed)
-    if only in (None, "pairs") and codes is not None and "pairs" in wanted:  # interactions (XOR)
+    if "pairs" in by_class:  # interactions (XOR)
         scores["pairs"] = pairs(X, codes, k, scores["trees"])
-    if only in (None, "markers") and codes is not None and "markers" in wanted:  # every feature (see above)
+    if "markers" in by_class:  # every feature (see above)
         scores["markers"] = tie + markers(X, codes, k)
-    if only in (None, "graft") and codes is not None and "graft" in wanted:  # class-balanced: macro-F1
+    if "graft" in by_class:  # class-balanced: macro-F1
         scores["graft"] = tie + graft(X, codes, k, balanced=True)
     if only in (None, "union", "consensus"):
         orders = [_order(scores[name]) for name in BASE_CRITERIA]
