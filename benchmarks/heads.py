@@ -1,8 +1,11 @@
 """Summarization heads vs the selectors and reducers an analyst would use instead; prints one JSON object.
 
 Every setting is scored the same way: stratified 5-fold CV; inside each fold the selector (k features) or
-reducer (d dims) is fitted on the training part, then StandardScaler + LogisticRegression, macro-F1 on the
-held-out part. Planted settings also report the recall of the planted features (groups for ``redundant``).
+reducer (d dims) is fitted on the training part, then the consumer, StandardScaler + LogisticRegression,
+macro-F1 on the held-out part. On ``xor`` the consumer also sees the pairwise products of what it is given
+(``PolynomialFeatures(2, interaction_only=True)``), for every method alike: a linear consumer cannot use an
+interaction, so there every selection scores at chance and the comparison measures nothing; the linear
+consumer's figures are reported beside it (``linear_consumer``). Planted settings also report the recall of the planted features (groups for ``redundant``).
 Fold-level paired differences (bioLM head minus the best baseline at the same k / d) with a 95% CI from a
 paired t-test (``scipy.stats.ttest_rel``; folds share training samples, so the CI is optimistic).
 
@@ -27,8 +30,10 @@ import platform
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from functools import cache, partial
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -42,7 +47,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from bioLM.summarize import AbstractiveSummarizer, ExtractiveSummarizer, _stability, planted
@@ -92,7 +97,8 @@ class _L1First(_DefaultFirst):
 def variants(k: int, seed: int) -> dict:
     """Variants of the extractive head measured against it (``--variants``): grafting
     (:mod:`bioLM.summarize._graft`) alone, as one more candidate, and as the default candidate; the sparse
-    logistic (``l1``) as the default that a rival must beat by two standard errors (``l1_default``)."""
+    logistic (``l1``, the head's own default) as the default that a rival must beat by two standard errors
+    instead of one (``l1_default``)."""
     with_graft = (*AUTO_CRITERIA, "graft")
     return {"graft_only": ExtractiveSummarizer(k=k, criteria=("graft",), random_state=seed),
             "graft_candidate": ExtractiveSummarizer(k=k, criteria=with_graft, random_state=seed),
@@ -121,8 +127,16 @@ def reducers(d: int, n_classes: int, seed: int) -> dict:
             "abstractive": AbstractiveSummarizer(n_components=d, random_state=seed)}
 
 
-def _score(step, X_train, y_train, X_test, y_test) -> float:
-    model = make_pipeline(step, StandardScaler(), LogisticRegression(max_iter=1000)).fit(X_train, y_train)
+CONSUMERS = ("linear", "pairwise")
+"""The model fitted on a selection or reduction: ``linear`` (StandardScaler + LogisticRegression) or
+``pairwise`` (the same on the inputs and their pairwise products, which can use an interaction such as XOR)."""
+
+
+def _score(step, X_train, y_train, X_test, y_test, consumer: str = "linear") -> float:
+    products = [PolynomialFeatures(2, interaction_only=True, include_bias=False), StandardScaler()] \
+        if consumer == "pairwise" else []
+    model = make_pipeline(step, StandardScaler(), *products, LogisticRegression(max_iter=1000))
+    model.fit(X_train, y_train)
     return float(f1_score(y_test, model.predict(X_test), average="macro"))
 
 
@@ -131,9 +145,10 @@ def _support(step) -> np.ndarray:
     return last.get_support()
 
 
-def evaluate(X, y, ks, ds, k0, d0, seed, truth=None, names=None) -> dict:
-    """Fold scores for every method at every k / d (``ks`` or ``ds`` empty: no selectors / reducers); recall of
-    ``truth``; genes kept at k0 (``names``)."""
+def evaluate(X, y, ks, ds, k0, d0, seed, truth=None, names=None, consumers=("linear",)) -> dict:
+    """Fold scores for every method at every k / d (``ks`` or ``ds`` empty: no selectors / reducers) under every
+    consumer (the first under ``scores``, the others under ``scores_<consumer>``); recall of ``truth``; genes
+    kept at k0 (``names``)."""
     folds = StratifiedKFold(5, shuffle=True, random_state=seed).split(X, y)
     scores: dict = {}
     recall: dict = {}
@@ -143,9 +158,10 @@ def evaluate(X, y, ks, ds, k0, d0, seed, truth=None, names=None) -> dict:
         for k in ks:
             for name, step in selectors(k, seed).items():
                 start = time.perf_counter()
-                scores.setdefault(f"k={k}", {}).setdefault(name, []).append(
-                    _score(step, X[train], y[train], X[test], y[test]))
-                seconds.setdefault(name, []).append(time.perf_counter() - start)
+                for consumer in consumers:
+                    scores.setdefault(consumer, {}).setdefault(f"k={k}", {}).setdefault(name, []).append(
+                        _score(step, X[train], y[train], X[test], y[test], consumer))
+                seconds.setdefault(name, []).append((time.perf_counter() - start) / len(consumers))
                 if k == k0:
                     support = np.flatnonzero(_support(step))
                     if truth is not None:
@@ -157,10 +173,12 @@ def evaluate(X, y, ks, ds, k0, d0, seed, truth=None, names=None) -> dict:
         for d in ds:
             for name, step in reducers(d, len(np.unique(y)), seed).items():
                 start = time.perf_counter()
-                scores.setdefault(f"d={d}", {}).setdefault(name, []).append(
-                    _score(step, X[train], y[train], X[test], y[test]))
-                seconds.setdefault(name, []).append(time.perf_counter() - start)
-    return {"scores": scores, "recall": recall, "kept": kept,
+                for consumer in consumers:
+                    scores.setdefault(consumer, {}).setdefault(f"d={d}", {}).setdefault(name, []).append(
+                        _score(step, X[train], y[train], X[test], y[test], consumer))
+                seconds.setdefault(name, []).append((time.perf_counter() - start) / len(consumers))
+    first, *others = consumers
+    return {"scores": scores[first], **{f"scores_{c}": scores[c] for c in others}, "recall": recall, "kept": kept,
             "seconds_per_fit": {n: round(float(np.mean(v)), 2) for n, v in seconds.items()}}
 
 
@@ -174,15 +192,19 @@ def paired(ours: list[float], theirs: list[float]) -> dict:
             "p": round(float(test.pvalue), 4)}
 
 
-def summarize(runs: list[dict], k0: int, d0: int) -> dict:
-    """Pool the folds of every seed; table at k0 / d0, curves, paired differences vs the best baseline."""
+def _pool(runs: list[dict], field: str) -> dict:
+    """Fold scores of every seed side by side: key (``k=..`` / ``d=..``) -> method -> list."""
     pooled: dict = {}
     for run in runs:
-        for key, methods in run["scores"].items():
+        for key, methods in run.get(field, {}).items():
             for name, values in methods.items():
                 pooled.setdefault(key, {}).setdefault(name, []).extend(values)
-    out: dict = {"curves": {key: {n: round(float(np.mean(v)), 4) for n, v in m.items()}
-                            for key, m in pooled.items()}}
+    return pooled
+
+
+def _against_best(pooled: dict, k0: int, d0: int) -> dict:
+    """Table at k0 / d0: every method's mean, the best baseline, the head's paired difference to it."""
+    out: dict = {}
     for key, ours in ((f"k={k0}", "extractive"), (f"d={d0}", "abstractive")):
         if key not in pooled:  # --only
             continue
@@ -196,6 +218,19 @@ def summarize(runs: list[dict], k0: int, d0: int) -> dict:
         extra = [n for n in methods if n.startswith(f"{ours}[")]
         if extra:  # --variants: each minus the head, paired
             out[key]["variants_minus_head"] = {n: paired(methods[n], methods[ours]) for n in extra}
+    return out
+
+
+def summarize(runs: list[dict], k0: int, d0: int, consumers: tuple[str, ...] = ("linear",)) -> dict:
+    """Pool the folds of every seed; table at k0 / d0 (under the first consumer; the others' tables under
+    ``<consumer>_consumer``), curves, paired differences vs the best baseline."""
+    pooled = _pool(runs, "scores")
+    out: dict = {"consumer": consumers[0],
+                 "curves": {key: {n: round(float(np.mean(v)), 4) for n, v in m.items()}
+                            for key, m in pooled.items()},
+                 **_against_best(pooled, k0, d0)}
+    for consumer in consumers[1:]:
+        out[f"{consumer}_consumer"] = _against_best(_pool(runs, f"scores_{consumer}"), k0, d0)
     recall: dict = {}
     for run in runs:
         for name, values in run["recall"].items():
@@ -274,9 +309,19 @@ def lm_embeddings(quick: bool) -> tuple | None:
     return np.concatenate([by_layer[key] for key in sorted(by_layer)], axis=1), y, None
 
 
-def settings(quick: bool, fold_seeds: int | None = None, first_seed: int = 0) -> dict:
-    """name -> (loader(seed) -> (X, y, truth, names), seeds, k0, d0); ``fold_seeds``: that many seeds for
-    every setting (the data seed of the planted ones, the fold and model seed of all), from ``first_seed``."""
+class Setting(NamedTuple):
+    loader: Callable
+    """seed -> (X, y, truth, names) or None (data missing)."""
+    seeds: list[int]
+    k0: int
+    d0: int
+    consumers: tuple[str, ...] = ("linear",)
+    """:data:`CONSUMERS` to score with; the first is the one the targets are judged on."""
+
+
+def settings(quick: bool, fold_seeds: int | None = None, first_seed: int = 0) -> dict[str, Setting]:
+    """name -> :class:`Setting`; ``fold_seeds``: that many seeds for every setting (the data seed of the
+    planted ones, the fold and model seed of all), from ``first_seed``."""
     n, seeds = (300, [0]) if quick else (600, [0, 1, 2])
     one = [0]
     if fold_seeds:
@@ -284,13 +329,13 @@ def settings(quick: bool, fold_seeds: int | None = None, first_seed: int = 0) ->
     embeddings = cache(lambda: _with_truth(lm_embeddings(quick)))
     big = (300, 2000) if quick else (1000, 20000)
     return {
-        "pbmc68k": (lambda seed: _with_truth(pbmc68k()), one, 20, 8),
-        "linear": (lambda seed: (*planted.linear(n, 200, 8, seed), None), seeds, 8, 4),
-        "xor": (lambda seed: (*planted.xor(n, 50, seed), None), seeds, 2, 2),
-        "redundant": (lambda seed: (*planted.redundant(n, 200, 4, 5, seed), None), seeds, 4, 4),
-        "n_lt_p": (lambda seed: (*planted.linear(big[0], big[1], 10, seed), None), seeds if fold_seeds else [0],
-                   10, 4),
-        "lm_embeddings": (lambda seed: embeddings(), one, 20, 8),
+        "pbmc68k": Setting(lambda seed: _with_truth(pbmc68k()), one, 20, 8),
+        "linear": Setting(lambda seed: (*planted.linear(n, 200, 8, seed), None), seeds, 8, 4),
+        "xor": Setting(lambda seed: (*planted.xor(n, 50, seed), None), seeds, 2, 2, ("pairwise", "linear")),
+        "redundant": Setting(lambda seed: (*planted.redundant(n, 200, 4, 5, seed), None), seeds, 4, 4),
+        "n_lt_p": Setting(lambda seed: (*planted.linear(big[0], big[1], 10, seed), None),
+                          seeds if fold_seeds else [0], 10, 4),
+        "lm_embeddings": Setting(lambda seed: embeddings(), one, 20, 8),
     }
 
 
@@ -298,8 +343,8 @@ def _with_truth(loaded: tuple | None) -> tuple | None:
     return None if loaded is None else (loaded[0], loaded[1], None, loaded[2])
 
 
-def run_setting(name: str, loader, seeds: list[int], k0: int, d0: int, out_dir: Path, only: str | None = None
-                ) -> dict:
+def run_setting(name: str, setting: Setting, out_dir: Path, only: str | None = None) -> dict:
+    loader, seeds, k0, d0, consumers = setting
     runs, kept = [], []
     for seed in seeds:
         data = loader(seed)
@@ -308,10 +353,10 @@ def run_setting(name: str, loader, seeds: list[int], k0: int, d0: int, out_dir: 
         X, y, truth, names = data
         ks, ds = sorted({max(1, k0 // 2), k0, 2 * k0}), sorted({max(1, d0 // 2), d0, 2 * d0})
         ks, ds = ([] if only == "abstractive" else ks), ([] if only == "extractive" else ds)
-        run = evaluate(X, y, ks, ds, k0, d0, seed, truth, names)
+        run = evaluate(X, y, ks, ds, k0, d0, seed, truth, names, consumers)
         runs.append(run)
         kept += run["kept"]
-    summary = summarize(runs, k0, d0)
+    summary = summarize(runs, k0, d0, consumers)
     summary.update({"n_samples": int(X.shape[0]), "n_features": int(X.shape[1]), "seeds": seeds,
                     "plot": plot(name, summary, out_dir)})
     if kept:
@@ -366,9 +411,9 @@ def main() -> None:
                     "variants": list(VARIANTS), "machine": platform.machine(),
                     "processor": platform.processor(), "settings": {}}
     with threadpool_limits(1):
-        for name, (loader, seeds, k0, d0) in chosen.items():
+        for name, setting in chosen.items():
             print(f"[heads] {name} ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
-            result["settings"][name] = run_setting(name, loader, seeds, k0, d0, out_dir, args.only)
+            result["settings"][name] = run_setting(name, setting, out_dir, args.only)
         result["speed"] = speed(args.quick)
     result["seconds"] = round(time.perf_counter() - start, 1)
     print(json.dumps(result, indent=1))

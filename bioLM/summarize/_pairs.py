@@ -6,7 +6,7 @@ finds such a pair only sometimes on a few hundred samples. :func:`pairs` screens
 extremely randomized trees rank highest (trees see interactions, noisily), forms every product
 ``x_i * x_j`` of two of them (standardized features), scores each product by its F against the classes, and
 orders features by their best product: the two features of the best pair first, then the new ones of the
-next pair, until ``k`` are kept; the rest follow in tree order. The held-out halves decide whether the
+next pair, until ``k`` are kept; the rest follow in tree order. The held-out folds decide whether the
 interaction candidate beats the others (a 15-nearest-neighbour score credits an interaction pair there).
 Cost: ``POOL (POOL - 1) / 2`` products of ``n`` samples (1,770 at ``POOL = 60``).
 """

@@ -1,4 +1,4 @@
-"""Stability selection over several selection criteria, the criterion chosen on held-out halves.
+"""Stability selection over several selection criteria, the criterion chosen on held-out folds.
 
 What each standard selector exploits, and the criterion here that covers it:
 
@@ -15,29 +15,29 @@ What each standard selector exploits, and the criterion here that covers it:
 - ``markers`` (classification): class-balanced markers, the ``k`` slots filled round-robin over the classes by
   each class's one-vs-rest t with an mRMR redundancy term (:mod:`bioLM.summarize._markers`): a global
   statistic spends small ``k`` on the classes that differ most. Tried without the correlation cut-off (it has
-  its own), and, with 3 or more classes, the default the others must beat (first in the one-SE order); it
-  sees every feature, not only the pool of the best by F (a weak class's markers have a low global F);
+  its own); it sees every feature, not only the pool of the best by F (a weak class's markers have a low global F);
 - ``pairs`` (classification): interaction screening (:mod:`bioLM.summarize._pairs`): the features whose
   pairwise products separate the classes best (among the 60 the trees rank highest) first, the rest in tree
   order; an XOR pair has no marginal or linear effect, and the trees alone find it only sometimes;
 - ``graft`` (classification, opt-in: not in :data:`AUTO_CRITERIA`): forward selection on the loss of the
   consumer, a class-balanced multinomial L2 logistic regression (:mod:`bioLM.summarize._graft`); its final
-  order is its selection frequency over the halves (stability selection of the greedy path).
+  order is its selection frequency over the resamples (stability selection of the greedy path).
 
 Each criterion can be combined with a redundancy filter (skip a feature whose absolute correlation with an
 already kept one is >= ``rho``), which stops correlated copies of one signal from filling all ``k`` slots.
 
-Resampling: ``n_pairs`` complementary pairs of stratified halves (A, B). Every candidate (criterion, rho)
-ranks features on one half; its top ``k`` are scored on the other half by the better of a logistic regression
-(the kind of model that consumes a selection downstream) and 15-nearest neighbours (which credits
-interactions), macro-F1; ridge R² for regression. The
-simplest candidate (list order: ``anova`` without a filter first; ``markers`` first with 3 or more classes)
-whose mean held-out score is within one
-standard error of the best wins (the one-standard-error rule: a rival must beat F clearly, not by
-resampling noise) and is refitted on all the training samples; the score
-of a feature (``scores_``) is how often it was in that candidate's top ``k`` over all halves (stability
-selection: Meinshausen & Bühlmann; Shah & Samworth's complementary pairs), which breaks ties and serves a
-``threshold``.
+Resampling: ``n_repeats`` repeats of stratified 5-fold cross-fitting. Every candidate (criterion, rho) ranks
+features on four fifths of the samples; its top ``k`` are scored on the held-out fifth by the better of a
+logistic regression (the kind of model that consumes a selection downstream) and 15-nearest neighbours (which
+credits interactions), macro-F1; ridge R² for regression. Four fifths rather than halves: the choice is made
+at close to the size of the final fit, so criteria that need samples (the sparse logistic, stepwise) are not
+judged on half of them (on halves they lost to cruder criteria that then did worse on all the samples:
+benchmarks/RESULTS.md, issue 17, fourth pass). The candidate the one-standard-error rule starts from is the
+sparse logistic (``l1`` without a filter; :data:`DEFAULTS`), the criterion built on the consumer's own model
+class: a rival wins only if its mean held-out score is more than one standard error (of the paired
+differences over the same resamples) above it; the winner is refitted on all the training samples. The score
+of a feature (``scores_``) is how often it was in that candidate's top ``k`` over all resamples (its selection
+frequency, as in stability selection: Meinshausen & Bühlmann), which breaks ties and serves a ``threshold``.
 """
 
 from __future__ import annotations
@@ -67,12 +67,14 @@ CLASS_ONLY = ("markers", "pairs", "graft")
 SELF_FILTERED = ("markers", "pairs", "graft")
 """Criteria with their own redundancy term: only tried without the correlation cut-off."""
 STABLE_ORDER = ("graft",)
-"""Criteria whose final order is the selection frequency over the halves first (stability selection of a
+"""Criteria whose final order is the selection frequency over the resamples first (stability selection of a
 greedy path), the full-data path breaking ties; the others use the full-data score first."""
-DEFAULTS = {"binary": "anova", "multiclass": "markers"}
+DEFAULTS = {"binary": "l1", "multiclass": "l1"}
 """The candidate the one-SE rule starts from (a rival must be clearly better), by number of classes."""
 RIVAL_SE = 1.0
 """How many standard errors a rival must beat the default candidate by (the one-standard-error rule)."""
+N_FOLDS = 5
+"""Folds of each repeat of cross-fitting (each candidate ranks on ``1 - 1 / N_FOLDS`` of the samples)."""
 L1_POOL = 2000
 
 
@@ -283,19 +285,23 @@ def one_se_choice(scores: dict, order: list, margin: float = 1.0) -> object:
     return best
 
 
-def halves(y: np.ndarray, classification: bool, n_pairs: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``2 * n_pairs`` (fit, held-out) index pairs: complementary halves, stratified when every class has 2."""
+def resamples(y: np.ndarray, classification: bool, n_repeats: int, seed: int
+              ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``n_repeats * N_FOLDS`` (fit, held-out) index pairs: repeated K-fold, stratified when every class has
+    ``N_FOLDS`` members (fewer folds when there are fewer samples)."""
     out = []
-    stratify = classification and np.unique(y, return_counts=True)[1].min() >= 2
-    for pair in range(n_pairs):
-        splitter = (StratifiedKFold if stratify else KFold)(2, shuffle=True, random_state=seed + pair)
-        out.extend((a, b) for a, b in splitter.split(np.zeros(len(y)), y))
+    counts = np.unique(y, return_counts=True)[1]
+    stratify = classification and counts.min() >= N_FOLDS
+    folds = max(2, min(N_FOLDS, len(y) // 2))
+    for repeat in range(n_repeats):
+        splitter = (StratifiedKFold if stratify else KFold)(folds, shuffle=True, random_state=seed + repeat)
+        out.extend(splitter.split(np.zeros(len(y)), y))
     return out
 
 
 def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool, criteria: tuple[str, ...],
-                     rhos: tuple[float, ...], n_pairs: int, seed: int) -> StabilityResult:
-    """Choose (criterion, rho) on held-out halves and return stability scores; ``X`` (n, p) standardized."""
+                     rhos: tuple[float, ...], n_repeats: int, seed: int) -> StabilityResult:
+    """Choose (criterion, rho) on held-out folds and return stability scores; ``X`` (n, p) standardized."""
     codes = np.unique(y, return_inverse=True)[1] if classification else None
     target = codes if classification else (y - y.mean()) / (y.std() or 1.0)
     p = X.shape[1]
@@ -308,7 +314,8 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
         candidates.insert(0, candidates.pop(candidates.index(default)))
     held_out = {candidate: [] for candidate in candidates}
     counts = {candidate: np.zeros(p) for candidate in candidates}
-    for i, (fit, test) in enumerate(halves(target, classification, n_pairs, seed)):
+    splits = resamples(target, classification, n_repeats, seed)
+    for i, (fit, test) in enumerate(splits):
         X_fit = _standardize(X[fit])
         scores = criterion_scores(X_fit, target[fit], None if codes is None else codes[fit], strength, k,
                                   seed + i, wanted=criteria)
@@ -323,7 +330,7 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
             held_out[criterion, rho].append(seen[key])
     means = {candidate: float(np.mean(v)) for candidate, v in held_out.items()}
     criterion, rho = one_se_choice(held_out, candidates, RIVAL_SE)
-    frequency = counts[criterion, rho] / (2 * n_pairs)
+    frequency = counts[criterion, rho] / len(splits)
     # refit on all the training samples; frequency only breaks ties (and serves a threshold)
     full = criterion_scores(X, target, codes, strength, k, seed, only=criterion)[criterion]
     full = -np.nan_to_num(full, nan=-np.inf)

@@ -1,8 +1,8 @@
 """Extractive summarization: keep the few original items that matter (feature selection).
 
 - On a matrix (samples x features, or several feature blocks of the same samples) it is a scikit-learn
-  selector built from what each standard selector exploits: stability selection over complementary pairs
-  of half-samples, where the selection criterion (univariate F, stepwise discriminant analysis, sparse L1
+  selector built from what each standard selector exploits: stability selection over repeated 5-fold
+  resamples, where the selection criterion (univariate F, stepwise discriminant analysis, sparse L1
   logistic, extremely randomized trees, their union or consensus, class-balanced one-vs-rest markers, interaction
   screening of pairwise products; opt-in: grafting on the consumer's logistic loss) and a redundancy filter are chosen by
   held-out score on the training data only (:mod:`bioLM.summarize._stability`). ``scores_`` is each feature's
@@ -75,12 +75,12 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
     threshold : float or None, keep items whose score is >= threshold (matrices: selection frequency;
         sequences: attention), both in [0, 1].
     criteria : "auto" (:data:`~bioLM.summarize._stability.AUTO_CRITERIA`: every criterion but ``graft``) or
-        a tuple of names from :data:`~bioLM.summarize._stability.CRITERIA`: the candidates the held-out halves
+        a tuple of names from :data:`~bioLM.summarize._stability.CRITERIA`: the candidates the held-out folds
         choose from (matrices). ``("graft",)``: forward selection on the multinomial logistic loss
-        (:mod:`bioLM.summarize._graft`), ordered by stability over the halves.
-    redundancy : tuple of correlation cut-offs the held-out halves choose from; 1.0 keeps correlated
+        (:mod:`bioLM.summarize._graft`), ordered by stability over the resamples.
+    redundancy : tuple of correlation cut-offs the held-out folds choose from; 1.0 keeps correlated
         features, 0.9 skips a feature correlated >= 0.9 with one already kept (matrices).
-    n_pairs : complementary pairs of half-samples (2 * n_pairs resamples) (matrices).
+    n_repeats : repeats of 5-fold cross-fitting (5 * n_repeats resamples) (matrices).
     hidden_size, n_heads, item_dropout, max_epochs, batch_size, learning_rate, weight_decay : the attention
         head trained on sequences (AdamW; item dropout hides tokens at random so relevance spreads over all
         the tokens that carry signal).
@@ -89,7 +89,7 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
     """
 
     def __init__(self, k: int | str = 10, threshold: float | None = None, criteria: str | tuple = "auto",
-                 redundancy: tuple[float, ...] = (1.0, 0.9, 0.7), n_pairs: int = 4,
+                 redundancy: tuple[float, ...] = (1.0, 0.9, 0.7), n_repeats: int = 2,
                  hidden_size: int = 16, n_heads: int = 1, item_dropout: float = 0.3,
                  max_epochs: int = 30, batch_size: int = 128, learning_rate: float = 0.02,
                  weight_decay: float = 0.0, task: str = "auto", random_state: int | None = None) -> None:
@@ -97,7 +97,7 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
         self.threshold = threshold
         self.criteria = criteria
         self.redundancy = redundancy
-        self.n_pairs = n_pairs
+        self.n_repeats = n_repeats
         self.hidden_size = hidden_size
         self.n_heads = n_heads
         self.item_dropout = item_dropout
@@ -128,7 +128,7 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
         k = X.shape[1] if self.k == "all" else min(int(self.k), X.shape[1])
         result = stability_select(Standardizer(X)(X), y if classification else y.astype(float), k,
                                   classification, criteria, tuple(float(r) for r in self.redundancy),
-                                  int(self.n_pairs), T.seed_for(self.random_state))
+                                  int(self.n_repeats), T.seed_for(self.random_state))
         self.scores_ = result.scores
         self.ranking_ = result.order
         self.criterion_, self.rho_, self.cv_scores_ = result.criterion, result.rho, result.cv_scores
@@ -171,8 +171,8 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
             raise ConfigError(f"criteria={self.criteria!r} is not valid; use 'auto' or names from {CRITERIA}")
         if not self.redundancy or not all(0.0 < float(r) <= 1.0 for r in self.redundancy):
             raise ConfigError(f"redundancy={self.redundancy!r} is not valid; use correlations in (0, 1]")
-        if not isinstance(self.n_pairs, (int, np.integer)) or self.n_pairs < 1:
-            raise ConfigError(f"n_pairs={self.n_pairs!r} is not valid; use a positive integer")
+        if not isinstance(self.n_repeats, (int, np.integer)) or self.n_repeats < 1:
+            raise ConfigError(f"n_repeats={self.n_repeats!r} is not valid; use a positive integer")
 
     def _attention(self, values: torch.Tensor, mask: torch.Tensor | None) -> np.ndarray:
         """Attention (n, L) of the fitted head; 0 at padding."""

@@ -20,7 +20,7 @@ def _expected_failed(estimator) -> dict[str, str]:
     return EXPECTED_FAILED_CHECKS[type(estimator).__name__]
 
 
-@parametrize_with_checks([ExtractiveSummarizer(n_pairs=1, random_state=0),
+@parametrize_with_checks([ExtractiveSummarizer(n_repeats=1, random_state=0),
                           AbstractiveSummarizer(n_folds=2, random_state=0)],
                          expected_failed_checks=_expected_failed)
 def test_sklearn_contract(estimator, check):

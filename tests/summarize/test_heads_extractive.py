@@ -13,7 +13,7 @@ from sklearn.model_selection import cross_val_score
 
 from bioLM.errors import InputFormatError
 from bioLM.summarize import ExtractiveSummarizer, planted
-from bioLM.summarize._stability import one_se_choice
+from bioLM.summarize._stability import N_FOLDS, one_se_choice, resamples
 from bioLM.synthetic import planted_motif_dataset
 
 MOTIF = "TTGACA"
@@ -55,7 +55,7 @@ def motif_hit_rate(selected: Sequence[Sequence], starts: np.ndarray, motif_lengt
 
 
 def _fit(X, y, k: int, **kwargs) -> ExtractiveSummarizer:
-    return ExtractiveSummarizer(k=k, n_pairs=2, random_state=0, **kwargs).fit(X, y)
+    return ExtractiveSummarizer(k=k, n_repeats=1, random_state=0, **kwargs).fit(X, y)
 
 
 def test_linear_signal_recovered_at_least_as_well_as_f_classif():
@@ -177,7 +177,7 @@ def test_anndata_blocks_are_named_by_uns_and_var_names():
     rna.var_names = [f"gene{j}" for j in range(4)]
     rna.uns["name"] = "rna"
     methylation = anndata.AnnData(blocks["methylation"])  # unnamed: "block1", var names "0", "1", ...
-    head = ExtractiveSummarizer(k=2, n_pairs=2, random_state=0).fit([rna, methylation], y)
+    head = ExtractiveSummarizer(k=2, n_repeats=1, random_state=0).fit([rna, methylation], y)
     assert sorted(head.get_feature_names_out()) == ["block1:0", "rna:gene0"]
     assert head.transform([rna, methylation]).shape == (200, 2)
     with pytest.raises(InputFormatError, match="different numbers of samples"):
@@ -194,3 +194,20 @@ def test_one_se_rule_keeps_the_default_unless_a_rival_is_better_by_the_margin():
     assert one_se_choice(scores, ["default", "rival"]) == "rival"
     assert one_se_choice(scores, ["default", "rival"], margin=3.0) == "default"
     assert one_se_choice(scores, ["rival", "default"]) == "rival"
+
+
+def test_candidates_are_judged_on_held_out_fifths_stratified_and_repeated():
+    y = np.repeat([0, 1, 2], [50, 30, 20])
+    splits = resamples(y, True, n_repeats=2, seed=0)
+    assert len(splits) == 2 * N_FOLDS
+    for repeat in (splits[:N_FOLDS], splits[N_FOLDS:]):  # each repeat: the held-out folds partition the samples
+        held_out = np.concatenate([test for _, test in repeat])
+        np.testing.assert_array_equal(np.sort(held_out), np.arange(len(y)))
+        for fit, test in repeat:
+            assert len(test) == len(y) // N_FOLDS and not set(fit) & set(test)
+            np.testing.assert_array_equal(np.bincount(y[test]), [10, 6, 4])  # stratified
+    assert not np.array_equal(splits[0][1], splits[N_FOLDS][1])  # a repeat is a new shuffle
+    rare = np.array([0] * 20 + [1] * 3)  # a class with fewer members than folds: plain K-fold
+    assert all(len(test) in (4, 5) for _, test in resamples(rare, True, 1, 0))
+    few = resamples(np.arange(6.0), False, 1, 0)  # 6 samples: 3 folds of 2
+    assert [len(test) for _, test in few] == [2, 2, 2]

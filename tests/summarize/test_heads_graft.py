@@ -51,7 +51,7 @@ def test_graft_scores_only_k_features_in_pick_order_and_is_deterministic():
 
 def test_graft_criterion_in_the_head_is_deterministic_and_ordered_by_stability():
     X, y, groups = planted.redundant(300, 30, n_signals=3, copies=3, seed=2)
-    heads = [ExtractiveSummarizer(k=3, criteria=("graft",), n_pairs=2, random_state=0).fit(X, y)
+    heads = [ExtractiveSummarizer(k=3, criteria=("graft",), n_repeats=1, random_state=0).fit(X, y)
              for _ in range(2)]
     np.testing.assert_array_equal(heads[0].ranking_, heads[1].ranking_)
     head = heads[0]
@@ -63,8 +63,8 @@ def test_graft_criterion_in_the_head_is_deterministic_and_ordered_by_stability()
 
 def test_graft_is_opt_in_and_for_classes_only():
     X, y, _ = planted.linear(120, 12, 3, seed=3)
-    auto = ExtractiveSummarizer(k=3, n_pairs=1, random_state=0).fit(X, y)
+    auto = ExtractiveSummarizer(k=3, n_repeats=1, random_state=0).fit(X, y)
     assert not any(name.startswith("graft") for name in auto.cv_scores_)
-    regression = ExtractiveSummarizer(k=2, n_pairs=1, criteria=("graft",), random_state=0)
+    regression = ExtractiveSummarizer(k=2, n_repeats=1, criteria=("graft",), random_state=0)
     regression.fit(X[:, :6], X[:, 0] + X[:, 1] + 0.1 * X[:, 7])
     assert regression.criterion_ == "anova" and set(np.flatnonzero(regression.get_support())) == {0, 1}

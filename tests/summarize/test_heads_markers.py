@@ -38,7 +38,7 @@ def test_round_robin_covers_the_weak_class_that_global_f_misses():
     for k in (4, 8):
         anova = set(np.flatnonzero(SelectKBest(f_classif, k=k).fit(X, y).get_support()))
         assert not anova & set(groups[3])  # F fills the slots with the strong classes' markers
-    head = ExtractiveSummarizer(k=4, criteria=("markers",), n_pairs=2, random_state=0).fit(X, y)
+    head = ExtractiveSummarizer(k=4, criteria=("markers",), n_repeats=1, random_state=0).fit(X, y)
     kept = set(np.flatnonzero(head.get_support()))
     assert all(kept & set(g) for g in groups)
     assert head.criterion_ == "markers" and set(head.cv_scores_) == {"markers@1"}
@@ -50,15 +50,15 @@ def test_markers_see_every_feature_beyond_the_pool_of_the_joint_criteria(monkeyp
     X, y, groups = weak_class_task()
     monkeypatch.setattr(_stability, "L1_POOL", 10)  # stepwise / L1 see the 10 best by F: the strong markers
     assert not set(_stability.l1_pool(X, f_classif(X, y)[0])) & set(groups[3])
-    head = ExtractiveSummarizer(k=4, criteria=("markers",), n_pairs=1, random_state=0).fit(X, y)
+    head = ExtractiveSummarizer(k=4, criteria=("markers",), n_repeats=1, random_state=0).fit(X, y)
     assert set(np.flatnonzero(head.get_support())) & set(groups[3])
 
 
 def test_markers_are_tried_without_the_correlation_cut_off_and_not_for_regression():
     X, y, _ = weak_class_task()
-    head = ExtractiveSummarizer(k=4, n_pairs=1, criteria=("anova", "markers"), random_state=0).fit(X, y)
+    head = ExtractiveSummarizer(k=4, n_repeats=1, criteria=("anova", "markers"), random_state=0).fit(X, y)
     assert set(head.cv_scores_) == {"anova@1", "anova@0.9", "anova@0.7", "markers@1"}
-    regression = ExtractiveSummarizer(k=2, n_pairs=1, criteria=("markers",), random_state=0)
+    regression = ExtractiveSummarizer(k=2, n_repeats=1, criteria=("markers",), random_state=0)
     regression.fit(X[:, :6], X[:, 0] + X[:, 1] + 0.1 * X[:, 7])
     assert regression.criterion_ == "anova"
     assert set(np.flatnonzero(regression.get_support())) == {0, 1}

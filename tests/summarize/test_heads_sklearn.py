@@ -20,7 +20,7 @@ def task() -> tuple[np.ndarray, np.ndarray]:
                                shuffle=False, random_state=0)
 
 
-@pytest.mark.parametrize("head", [ExtractiveSummarizer(k=3, n_pairs=1, random_state=0),
+@pytest.mark.parametrize("head", [ExtractiveSummarizer(k=3, n_repeats=1, random_state=0),
                                   AbstractiveSummarizer(n_components=3, n_folds=2, random_state=0)])
 def test_pipeline_and_grid_search(task, head):
     X, y = task
@@ -49,7 +49,7 @@ def test_nan_error_names_the_column(task):
 def test_feature_names_out_are_the_selected_columns(task):
     X, y = task
     frame = pd.DataFrame(X, columns=[f"gene_{j}" for j in range(X.shape[1])])
-    selector = ExtractiveSummarizer(k=3, n_pairs=1, random_state=0).fit(frame, y)
+    selector = ExtractiveSummarizer(k=3, n_repeats=1, random_state=0).fit(frame, y)
     names = list(selector.get_feature_names_out())
     assert names == [f"gene_{j}" for j in np.flatnonzero(selector.get_support())]
     assert len(names) == 3
@@ -70,8 +70,8 @@ def test_bad_parameters_and_k_larger_than_features(task):
 
 def test_same_seed_same_model(task):
     X, y = task
-    a = ExtractiveSummarizer(k=3, n_pairs=2, random_state=3).fit(X, y)
-    b = ExtractiveSummarizer(k=3, n_pairs=2, random_state=3).fit(X, y)
+    a = ExtractiveSummarizer(k=3, n_repeats=1, random_state=3).fit(X, y)
+    b = ExtractiveSummarizer(k=3, n_repeats=1, random_state=3).fit(X, y)
     np.testing.assert_array_equal(a.scores_, b.scores_)
     np.testing.assert_array_equal(a.ranking_, b.ranking_)
     c = AbstractiveSummarizer(random_state=3).fit(X, y)
@@ -98,7 +98,7 @@ def test_pipeline_on_ragged_sequence_embeddings():
 def test_regression_targets():
     X, y = make_regression(n_samples=200, n_features=10, n_informative=3, noise=1.0, shuffle=False,
                            random_state=0)
-    selector = ExtractiveSummarizer(k=3, n_pairs=2, random_state=0).fit(X, y)
+    selector = ExtractiveSummarizer(k=3, n_repeats=1, random_state=0).fit(X, y)
     assert selector.get_support()[:3].all()
     assert all("@" in name for name in selector.cv_scores_)  # held-out R² per candidate
     reducer = AbstractiveSummarizer(n_components=2, random_state=0).fit(X, y)
