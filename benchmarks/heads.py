@@ -5,7 +5,8 @@ reducer (d dims) is fitted on the training part, then the consumer, StandardScal
 macro-F1 on the held-out part. On ``xor`` the consumer also sees the pairwise products of what it is given
 (``PolynomialFeatures(2, interaction_only=True)``), for every method alike: a linear consumer cannot use an
 interaction, so there every selection scores at chance and the comparison measures nothing; the linear
-consumer's figures are reported beside it (``linear_consumer``). Planted settings also report the recall of the planted features (groups for ``redundant``).
+consumer's figures are reported beside it (``linear_consumer``). Planted settings also report the recall of
+the planted features (groups for ``redundant``).
 Fold-level paired differences (bioLM head minus the best baseline at the same k / d) with a 95% CI from a
 paired t-test (``scipy.stats.ttest_rel``; folds share training samples, so the CI is optimistic).
 
@@ -74,20 +75,18 @@ class PLSOneHot(TransformerMixin, BaseEstimator):
 
 
 class _DefaultFirst(ExtractiveSummarizer):
-    """The head with another default candidate for the one-SE rule (``_stability.DEFAULTS`` and
+    """The head with another default candidate for the one-SE rule (``_stability.DEFAULT`` and
     ``_stability.RIVAL_SE`` patched while fitting): the variants ``graft_default`` and ``l1_default``."""
 
     default, rival_se = "graft", 1.0
 
     def fit(self, X, y):
-        saved, saved_se = dict(_stability.DEFAULTS), _stability.RIVAL_SE
-        _stability.DEFAULTS.update(binary=self.default, multiclass=self.default)
-        _stability.RIVAL_SE = self.rival_se
+        saved = _stability.DEFAULT, _stability.RIVAL_SE
+        _stability.DEFAULT, _stability.RIVAL_SE = self.default, self.rival_se
         try:
             return super().fit(X, y)
         finally:
-            _stability.DEFAULTS.update(saved)
-            _stability.RIVAL_SE = saved_se
+            _stability.DEFAULT, _stability.RIVAL_SE = saved
 
 
 class _L1First(_DefaultFirst):
@@ -127,17 +126,21 @@ def reducers(d: int, n_classes: int, seed: int) -> dict:
             "abstractive": AbstractiveSummarizer(n_components=d, random_state=seed)}
 
 
-CONSUMERS = ("linear", "pairwise")
-"""The model fitted on a selection or reduction: ``linear`` (StandardScaler + LogisticRegression) or
-``pairwise`` (the same on the inputs and their pairwise products, which can use an interaction such as XOR)."""
-
-
-def _score(step, X_train, y_train, X_test, y_test, consumer: str = "linear") -> float:
+def _score(Z_train, y_train, Z_test, y_test, consumer: str = "linear") -> float:
+    """Macro-F1 of the consumer fitted on a selection or reduction ``Z``: ``linear`` (StandardScaler +
+    LogisticRegression) or ``pairwise`` (the same on ``Z`` and its pairwise products: it can use an
+    interaction such as XOR)."""
     products = [PolynomialFeatures(2, interaction_only=True, include_bias=False), StandardScaler()] \
         if consumer == "pairwise" else []
-    model = make_pipeline(step, StandardScaler(), *products, LogisticRegression(max_iter=1000))
-    model.fit(X_train, y_train)
-    return float(f1_score(y_test, model.predict(X_test), average="macro"))
+    model = make_pipeline(StandardScaler(), *products, LogisticRegression(max_iter=1000))
+    return float(f1_score(y_test, model.fit(Z_train, y_train).predict(Z_test), average="macro"))
+
+
+def _fit_and_score(step, X_train, y_train, X_test, y_test, consumers) -> list[float]:
+    """Fit the selector or reducer once, then every consumer on its output."""
+    step.fit(X_train, y_train)
+    Z_train, Z_test = step.transform(X_train), step.transform(X_test)
+    return [_score(Z_train, y_train, Z_test, y_test, consumer) for consumer in consumers]
 
 
 def _support(step) -> np.ndarray:
@@ -158,10 +161,10 @@ def evaluate(X, y, ks, ds, k0, d0, seed, truth=None, names=None, consumers=("lin
         for k in ks:
             for name, step in selectors(k, seed).items():
                 start = time.perf_counter()
-                for consumer in consumers:
-                    scores.setdefault(consumer, {}).setdefault(f"k={k}", {}).setdefault(name, []).append(
-                        _score(step, X[train], y[train], X[test], y[test], consumer))
-                seconds.setdefault(name, []).append((time.perf_counter() - start) / len(consumers))
+                for consumer, value in zip(consumers, _fit_and_score(step, X[train], y[train], X[test], y[test],
+                                                                      consumers)):
+                    scores.setdefault(consumer, {}).setdefault(f"k={k}", {}).setdefault(name, []).append(value)
+                seconds.setdefault(name, []).append(time.perf_counter() - start)
                 if k == k0:
                     support = np.flatnonzero(_support(step))
                     if truth is not None:
@@ -173,10 +176,10 @@ def evaluate(X, y, ks, ds, k0, d0, seed, truth=None, names=None, consumers=("lin
         for d in ds:
             for name, step in reducers(d, len(np.unique(y)), seed).items():
                 start = time.perf_counter()
-                for consumer in consumers:
-                    scores.setdefault(consumer, {}).setdefault(f"d={d}", {}).setdefault(name, []).append(
-                        _score(step, X[train], y[train], X[test], y[test], consumer))
-                seconds.setdefault(name, []).append((time.perf_counter() - start) / len(consumers))
+                for consumer, value in zip(consumers, _fit_and_score(step, X[train], y[train], X[test], y[test],
+                                                                      consumers)):
+                    scores.setdefault(consumer, {}).setdefault(f"d={d}", {}).setdefault(name, []).append(value)
+                seconds.setdefault(name, []).append(time.perf_counter() - start)
     first, *others = consumers
     return {"scores": scores[first], **{f"scores_{c}": scores[c] for c in others}, "recall": recall, "kept": kept,
             "seconds_per_fit": {n: round(float(np.mean(v)), 2) for n, v in seconds.items()}}
@@ -316,7 +319,7 @@ class Setting(NamedTuple):
     k0: int
     d0: int
     consumers: tuple[str, ...] = ("linear",)
-    """:data:`CONSUMERS` to score with; the first is the one the targets are judged on."""
+    """Consumers to score with (:func:`_score`); the first is the one the targets are judged on."""
 
 
 def settings(quick: bool, fold_seeds: int | None = None, first_seed: int = 0) -> dict[str, Setting]:

@@ -33,7 +33,7 @@ credits interactions), macro-F1; ridge R² for regression. Four fifths rather th
 at close to the size of the final fit, so criteria that need samples (the sparse logistic, stepwise) are not
 judged on half of them (on halves they lost to cruder criteria that then did worse on all the samples:
 benchmarks/RESULTS.md, issue 17, fourth pass). The candidate the one-standard-error rule starts from is the
-sparse logistic (``l1`` without a filter; :data:`DEFAULTS`), the criterion built on the consumer's own model
+sparse logistic (``l1`` without a filter; :data:`DEFAULT`), the criterion built on the consumer's own model
 class: a rival wins only if its mean held-out score is more than one standard error (of the paired
 differences over the same resamples) above it; the winner is refitted on all the training samples. The score
 of a feature (``scores_``) is how often it was in that candidate's top ``k`` over all resamples (its selection
@@ -69,7 +69,7 @@ SELF_FILTERED = ("markers", "pairs", "graft")
 STABLE_ORDER = ("graft",)
 """Criteria whose final order is the selection frequency over the resamples first (stability selection of a
 greedy path), the full-data path breaking ties; the others use the full-data score first."""
-DEFAULTS = {"binary": "l1", "multiclass": "l1"}
+DEFAULT = "l1"
 """The candidate the one-SE rule starts from (a rival must be clearly better), by number of classes."""
 RIVAL_SE = 1.0
 """How many standard errors a rival must beat the default candidate by (the one-standard-error rule)."""
@@ -308,8 +308,7 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
     strength = l1_strength(X[:, l1_pool(X, _anova(X, target, codes))], target, codes, k)
     criteria = tuple(c for c in criteria if classification or c not in CLASS_ONLY) or ("anova",)
     candidates = [(c, r) for c in criteria for r in rhos if c not in SELF_FILTERED or r == max(rhos)]
-    default = (DEFAULTS["multiclass" if len(np.unique(codes)) >= 3 else "binary"] if classification
-               else "anova", max(rhos))
+    default = (DEFAULT if classification else "anova", max(rhos))
     if default in candidates:
         candidates.insert(0, candidates.pop(candidates.index(default)))
     held_out = {candidate: [] for candidate in candidates}
