@@ -6,7 +6,10 @@ macro-F1 on the held-out part. On ``xor`` the consumer also sees the pairwise pr
 (``PolynomialFeatures(2, interaction_only=True)``), for every method alike: a linear consumer cannot use an
 interaction, so there every selection scores at chance and the comparison measures nothing; the linear
 consumer's figures are reported beside it (``linear_consumer``). Planted settings also report the recall of
-the planted features (groups for ``redundant``).
+the planted features (groups for ``redundant``) and, as reference rows never counted as baselines, the
+score of every feature (``all_features``) and of the planted features themselves at k0 (``planted``, one per
+group on ``redundant``: the ceiling of any selector; ``planted_minus_best`` is its paired difference to the best
+baseline).
 Fold-level paired differences (bioLM head minus the best baseline at the same k / d) with a 95% CI from a
 paired t-test (``scipy.stats.ttest_rel``; folds share training samples, so the CI is optimistic).
 
@@ -143,6 +146,22 @@ def _fit_and_score(step, X_train, y_train, X_test, y_test, consumers) -> list[fl
     return [_score(Z_train, y_train, Z_test, y_test, consumer) for consumer in consumers]
 
 
+REFERENCES = ("all_features", "planted")
+"""Reference rows, never counted as baselines: every feature (no selection), and at k0 on planted settings the
+planted features themselves (one per group on ``redundant``): the ceiling of what any selector can reach."""
+
+
+def _references(X_train, y_train, X_test, y_test, truth, k0: int, consumers) -> dict:
+    """Scores of the :data:`REFERENCES` rows for one fold: name -> one score per consumer."""
+    out = {"all_features": [_score(X_train, y_train, X_test, y_test, c) for c in consumers]}
+    if truth is not None:
+        columns = [g[0] if isinstance(g, list) else g for g in truth]
+        if len(columns) == k0:
+            out["planted"] = [_score(X_train[:, columns], y_train, X_test[:, columns], y_test, c)
+                              for c in consumers]
+    return out
+
+
 def _support(step) -> np.ndarray:
     last = step[-1] if hasattr(step, "steps") else step
     return last.get_support()
@@ -158,7 +177,12 @@ def evaluate(X, y, ks, ds, k0, d0, seed, truth=None, names=None, consumers=("lin
     kept: list = []
     seconds: dict = {}
     for train, test in folds:
+        references = _references(X[train], y[train], X[test], y[test], truth, k0, consumers) if ks else {}
         for k in ks:
+            for name, values in references.items():
+                if name == "all_features" or k == k0:
+                    for consumer, value in zip(consumers, values):
+                        scores.setdefault(consumer, {}).setdefault(f"k={k}", {}).setdefault(name, []).append(value)
             for name, step in selectors(k, seed).items():
                 start = time.perf_counter()
                 for consumer, value in zip(consumers, _fit_and_score(step, X[train], y[train], X[test], y[test],
@@ -212,12 +236,15 @@ def _against_best(pooled: dict, k0: int, d0: int) -> dict:
         if key not in pooled:  # --only
             continue
         methods = pooled[key]
-        best = max((n for n in methods if not n.startswith(ours)), key=lambda n: np.mean(methods[n]))
+        best = max((n for n in methods if not n.startswith(ours) and n not in REFERENCES),
+                   key=lambda n: np.mean(methods[n]))
         test = paired(methods[ours], methods[best])
         out[key] = {"macro_f1": {n: round(float(np.mean(v)), 4) for n, v in methods.items()},
                     "best_baseline": best, "paired_difference": test,
                     "at_least_best": bool(np.mean(methods[ours]) >= np.mean(methods[best]) - 1e-12),
                     "significantly_better": test["ci95"][0] > 0}
+        if "planted" in methods:  # the ceiling: could any selector be significantly better here?
+            out[key]["planted_minus_best"] = paired(methods["planted"], methods[best])
         extra = [n for n in methods if n.startswith(f"{ours}[")]
         if extra:  # --variants: each minus the head, paired
             out[key]["variants_minus_head"] = {n: paired(methods[n], methods[ours]) for n in extra}
@@ -255,8 +282,10 @@ def plot(name: str, summary: dict, out_dir: Path) -> str:
         keys = sorted((k for k in summary["curves"] if k.startswith(prefix)), key=lambda k: int(k[2:]))
         if not keys:  # --only
             continue
-        for method in summary["curves"][keys[0]]:
-            ax.plot([int(k[2:]) for k in keys], [summary["curves"][k][method] for k in keys], marker="o",
+        for method in dict.fromkeys(m for k in keys for m in summary["curves"][k]):
+            at = [k for k in keys if method in summary["curves"][k]]  # "planted": at k0 only
+            ax.plot([int(k[2:]) for k in at], [summary["curves"][k][method] for k in at],
+                    marker="*" if method in REFERENCES else "o", linestyle=":" if method in REFERENCES else "-",
                     label=method, linewidth=2.5 if method in ("extractive", "abstractive") else 1)
         ax.set_xlabel(label)
         ax.set_ylabel("macro-F1 (5-fold CV)")
@@ -370,11 +399,13 @@ def run_setting(name: str, setting: Setting, out_dir: Path, only: str | None = N
 
 
 def speed(quick: bool) -> dict:
-    """Fit seconds of both heads on 1,000 x 20,000 (the target: under 60 s on 2 cores)."""
+    """Fit seconds of both heads on 1,000 x 20,000 (the target: under 60 s on 2 cores); the extractive head
+    also with its resamples on two threads (``n_jobs=2``: the two cores; the selection is the same)."""
     n, p = (300, 2000) if quick else (1000, 20000)
     X, y, _ = planted.linear(n, p, 10, 0)
     out = {"n_samples": n, "n_features": p}
     for name, head in (("extractive", ExtractiveSummarizer(k=20, random_state=0)),
+                       ("extractive_2_threads", ExtractiveSummarizer(k=20, random_state=0, n_jobs=2)),
                        ("abstractive", AbstractiveSummarizer(n_components=8, random_state=0))):
         start = time.perf_counter()
         head.fit(X, y)

@@ -42,6 +42,7 @@ frequency, as in stability selection: Meinshausen & Bühlmann), which breaks tie
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,7 @@ from sklearn.metrics import f1_score, r2_score
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import l1_min_c
+from sklearn.utils.parallel import Parallel, delayed
 
 from bioLM.summarize._graft import graft
 from bioLM.summarize._markers import markers
@@ -76,6 +78,9 @@ RIVAL_SE = 1.0
 N_FOLDS = 5
 """Folds of each repeat of cross-fitting (each candidate ranks on ``1 - 1 / N_FOLDS`` of the samples)."""
 L1_POOL = 2000
+_LIBLINEAR = threading.Lock()
+"""One liblinear fit at a time: it seeds and draws from the C library's process-wide ``rand()``, so two fits on
+two threads (``n_jobs``) would interleave their draws and the selection would depend on the timing."""
 
 
 @dataclass
@@ -160,7 +165,9 @@ def _l1(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, strength: float)
     for target in targets:
         model = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=strength, max_iter=200,
                                    random_state=0)  # liblinear shuffles: fixed, not the global RNG
-        score = np.maximum(score, np.abs(model.fit(X, target).coef_[0]))
+        with _LIBLINEAR:
+            model.fit(X, target)
+        score = np.maximum(score, np.abs(model.coef_[0]))
     return score
 
 
@@ -300,8 +307,11 @@ def resamples(y: np.ndarray, classification: bool, n_repeats: int, seed: int
 
 
 def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool, criteria: tuple[str, ...],
-                     rhos: tuple[float, ...], n_repeats: int, seed: int) -> StabilityResult:
-    """Choose (criterion, rho) on held-out folds and return stability scores; ``X`` (n, p) standardized."""
+                     rhos: tuple[float, ...], n_repeats: int, seed: int, n_jobs: int | None = None
+                     ) -> StabilityResult:
+    """Choose (criterion, rho) on held-out folds and return stability scores; ``X`` (n, p) standardized;
+    ``n_jobs`` threads over the resamples (joblib's convention: None is one, -1 every core); the result does not
+    depend on it."""
     codes = np.unique(y, return_inverse=True)[1] if classification else None
     target = codes if classification else (y - y.mean()) / (y.std() or 1.0)
     p = X.shape[1]
@@ -314,19 +324,29 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
     held_out = {candidate: [] for candidate in candidates}
     counts = {candidate: np.zeros(p) for candidate in candidates}
     splits = resamples(target, classification, n_repeats, seed)
-    for i, (fit, test) in enumerate(splits):
+
+    def one_resample(i: int, fit: np.ndarray, test: np.ndarray) -> dict:
+        """(criterion, rho) -> (its top k on the fit part, its held-out score)."""
         X_fit = _standardize(X[fit])
         scores = criterion_scores(X_fit, target[fit], None if codes is None else codes[fit], strength, k,
                                   seed + i, wanted=criteria)
         seen: dict[bytes, float] = {}  # candidates often agree: score each distinct selection once
-        for criterion, rho in candidates:
-            top = decorrelated_top(_order(scores[criterion]), X_fit, k, rho)
-            counts[criterion, rho][top] += 1
+        out = {}
+        for candidate in candidates:
+            top = decorrelated_top(_order(scores[candidate[0]]), X_fit, k, candidate[1])
             key = np.sort(top).tobytes()
             if key not in seen:
                 seen[key] = held_out_score(X[np.ix_(fit, top)], target[fit], X[np.ix_(test, top)],
                                             target[test], classification)
-            held_out[criterion, rho].append(seen[key])
+            out[candidate] = (top, seen[key])
+        return out
+
+    # threads: the trees, NumPy and liblinear release the GIL; results come back in resample order
+    for out in Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(one_resample)(i, fit, test) for i, (fit, test) in enumerate(splits)):
+        for candidate, (top, score) in out.items():
+            counts[candidate][top] += 1
+            held_out[candidate].append(score)
     means = {candidate: float(np.mean(v)) for candidate, v in held_out.items()}
     criterion, rho = one_se_choice(held_out, candidates, RIVAL_SE)
     frequency = counts[criterion, rho] / len(splits)

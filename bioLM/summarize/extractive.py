@@ -86,13 +86,15 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
         the tokens that carry signal).
     task : "auto", "classification" or "regression".
     random_state : seed; the same seed gives the same selection.
+    n_jobs : threads over the resamples (matrices; None: one, -1: every core); the selection does not depend on it.
     """
 
     def __init__(self, k: int | str = 10, threshold: float | None = None, criteria: str | tuple = "auto",
                  redundancy: tuple[float, ...] = (1.0, 0.9, 0.7), n_repeats: int = 2,
                  hidden_size: int = 16, n_heads: int = 1, item_dropout: float = 0.3,
                  max_epochs: int = 30, batch_size: int = 128, learning_rate: float = 0.02,
-                 weight_decay: float = 0.0, task: str = "auto", random_state: int | None = None) -> None:
+                 weight_decay: float = 0.0, task: str = "auto", random_state: int | None = None,
+                 n_jobs: int | None = None) -> None:
         self.k = k
         self.threshold = threshold
         self.criteria = criteria
@@ -107,6 +109,7 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.task = task
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -128,7 +131,7 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
         k = X.shape[1] if self.k == "all" else min(int(self.k), X.shape[1])
         result = stability_select(Standardizer(X)(X), y if classification else y.astype(float), k,
                                   classification, criteria, tuple(float(r) for r in self.redundancy),
-                                  int(self.n_repeats), T.seed_for(self.random_state))
+                                  int(self.n_repeats), T.seed_for(self.random_state), self.n_jobs)
         self.scores_ = result.scores
         self.ranking_ = result.order
         self.criterion_, self.rho_, self.cv_scores_ = result.criterion, result.rho, result.cv_scores

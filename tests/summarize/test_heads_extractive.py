@@ -119,6 +119,14 @@ def test_scores_are_selection_frequencies_and_threshold_uses_them():
     assert set(head.cv_scores_) >= {"anova@1", "trees@0.7"}
 
 
+def test_threads_over_the_resamples_give_the_same_selection():
+    X, y, _ = planted.linear(200, 40, 4, seed=2)  # 3 classes: three liblinear fits per resample
+    one, two = (ExtractiveSummarizer(k=4, n_repeats=1, random_state=0, n_jobs=jobs).fit(X, y) for jobs in (1, 2))
+    np.testing.assert_array_equal(one.ranking_, two.ranking_)
+    np.testing.assert_array_equal(one.scores_, two.scores_)
+    assert one.cv_scores_ == two.cv_scores_ and one.criterion_ == two.criterion_
+
+
 @pytest.fixture(scope="module")
 def motif_head() -> tuple[ExtractiveSummarizer, tuple]:
     X, y, _, _, _ = motif_task(200, 50, MOTIF, k=6, seed=0)
