@@ -1,8 +1,11 @@
-"""A tiny random-init DNA model (char tokenizer, context 64) and a planted-motif task folder, per session."""
+"""A tiny random-init DNA model (char tokenizer, context 64), a planted-motif task folder, per session, and the
+benchmark scripts as modules."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -48,3 +51,17 @@ def motif_task(tmp_path_factory) -> Path:
         records = [(f"{name}{i}", s) for i, (s, y) in enumerate(zip(sequences, labels)) if y == label]
         write_fasta_records(folder / f"{name}.fa", records)
     return folder
+
+
+def _load_script(name: str) -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(name="benchmark_script")
+def benchmark_script_fixture():
+    """``benchmark_script(name)``: the script ``benchmarks/<name>.py`` loaded as a module (they are not a package)."""
+    return _load_script

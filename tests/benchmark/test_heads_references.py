@@ -1,26 +1,15 @@
 """benchmarks/heads.py: the reference rows (every feature, the planted features) are reported but never taken as
 the best baseline the heads are judged against."""
 
-import importlib.util
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from bioLM.summarize import planted
 
-REPO = Path(__file__).resolve().parents[2]
 
-
-def _heads():
-    spec = importlib.util.spec_from_file_location("heads_benchmark", REPO / "benchmarks" / "heads.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_planted_reference_takes_one_feature_per_group_and_only_at_k0():
-    heads = _heads()
+def test_planted_reference_takes_one_feature_per_group_and_only_at_k0(benchmark_script):
+    heads = benchmark_script("heads")
     X, y, groups = planted.redundant(120, 30, 2, 3, seed=0)
     train, test = np.arange(80), np.arange(80, 120)
     rows = heads._references(X[train], y[train], X[test], y[test], groups, 2, ("linear",))
@@ -31,8 +20,8 @@ def test_planted_reference_takes_one_feature_per_group_and_only_at_k0():
     assert "planted" not in heads._references(X[train], y[train], X[test], y[test], None, 2, ("linear",))
 
 
-def test_reference_rows_are_never_the_best_baseline():
-    heads = _heads()
+def test_reference_rows_are_never_the_best_baseline(benchmark_script):
+    heads = benchmark_script("heads")
     pooled = {"k=2": {"f_classif": [0.6, 0.7, 0.65], "extractive": [0.7, 0.75, 0.7],
                       "all_features": [0.9, 0.9, 0.9], "planted": [0.95, 0.9, 0.92]}}
     with warnings.catch_warnings():
