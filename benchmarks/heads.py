@@ -151,11 +151,17 @@ REFERENCES = ("all_features", "planted")
 planted features themselves (one per group on ``redundant``): the ceiling of what any selector can reach."""
 
 
-def _references(X_train, y_train, X_test, y_test, truth, k0: int, consumers) -> dict:
-    """Scores of the :data:`REFERENCES` rows for one fold: name -> one score per consumer."""
+def _groups(truth) -> list[list[int]] | None:
+    """Planted truth as groups of feature indices (one group per informative feature unless already grouped)."""
+    return None if truth is None else [g if isinstance(g, list) else [g] for g in truth]
+
+
+def _references(X_train, y_train, X_test, y_test, groups, k0: int, consumers) -> dict:
+    """Scores of the :data:`REFERENCES` rows for one fold (``groups``: :func:`_groups`): name -> one score per
+    consumer."""
     out = {"all_features": [_score(X_train, y_train, X_test, y_test, c) for c in consumers]}
-    if truth is not None:
-        columns = [g[0] if isinstance(g, list) else g for g in truth]
+    if groups is not None:
+        columns = [group[0] for group in groups]
         if len(columns) == k0:
             out["planted"] = [_score(X_train[:, columns], y_train, X_test[:, columns], y_test, c)
                               for c in consumers]
@@ -176,8 +182,9 @@ def evaluate(X, y, ks, ds, k0, d0, seed, truth=None, names=None, consumers=("lin
     recall: dict = {}
     kept: list = []
     seconds: dict = {}
+    groups = _groups(truth)
     for train, test in folds:
-        references = _references(X[train], y[train], X[test], y[test], truth, k0, consumers) if ks else {}
+        references = _references(X[train], y[train], X[test], y[test], groups, k0, consumers) if ks else {}
         for k in ks:
             for name, values in references.items():
                 if name == "all_features" or k == k0:
@@ -191,8 +198,7 @@ def evaluate(X, y, ks, ds, k0, d0, seed, truth=None, names=None, consumers=("lin
                 seconds.setdefault(name, []).append(time.perf_counter() - start)
                 if k == k0:
                     support = np.flatnonzero(_support(step))
-                    if truth is not None:
-                        groups = [g if isinstance(g, list) else [g] for g in truth]
+                    if groups is not None:
                         recall.setdefault(name, []).append(
                             float(np.mean([bool(set(g) & set(support)) for g in groups])))
                     if name == "extractive" and names is not None:

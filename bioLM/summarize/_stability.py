@@ -72,7 +72,8 @@ STABLE_ORDER = ("graft",)
 """Criteria whose final order is the selection frequency over the resamples first (stability selection of a
 greedy path), the full-data path breaking ties; the others use the full-data score first."""
 DEFAULT = "l1"
-"""The candidate the one-SE rule starts from (a rival must be clearly better), by number of classes."""
+"""The candidate the one-SE rule starts from for classes (a rival must be clearly better); ``anova`` for
+regression."""
 RIVAL_SE = 1.0
 """How many standard errors a rival must beat the default candidate by (the one-standard-error rule)."""
 N_FOLDS = 5

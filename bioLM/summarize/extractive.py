@@ -176,6 +176,8 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
             raise ConfigError(f"redundancy={self.redundancy!r} is not valid; use correlations in (0, 1]")
         if not isinstance(self.n_repeats, (int, np.integer)) or self.n_repeats < 1:
             raise ConfigError(f"n_repeats={self.n_repeats!r} is not valid; use a positive integer")
+        if self.n_jobs is not None and (not isinstance(self.n_jobs, (int, np.integer)) or self.n_jobs == 0):
+            raise ConfigError(f"n_jobs={self.n_jobs!r} is not valid; use None, a positive integer or -1 (every core)")
 
     def _attention(self, values: torch.Tensor, mask: torch.Tensor | None) -> np.ndarray:
         """Attention (n, L) of the fitted head; 0 at padding."""

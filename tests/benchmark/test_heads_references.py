@@ -10,7 +10,9 @@ from bioLM.summarize import planted
 
 def test_planted_reference_takes_one_feature_per_group_and_only_at_k0(benchmark_script):
     heads = benchmark_script("heads")
-    X, y, groups = planted.redundant(120, 30, 2, 3, seed=0)
+    X, y, truth = planted.redundant(120, 30, 2, 3, seed=0)
+    groups = heads._groups(truth)
+    assert groups == truth and heads._groups([0, 1]) == [[0], [1]]
     train, test = np.arange(80), np.arange(80, 120)
     rows = heads._references(X[train], y[train], X[test], y[test], groups, 2, ("linear",))
     expected = heads._score(X[train][:, [0, 3]], y[train], X[test][:, [0, 3]], y[test])

@@ -61,6 +61,8 @@ def test_bad_parameters_and_k_larger_than_features(task):
     X, y = task
     with pytest.raises(ConfigError, match="k=0 is not valid"):
         ExtractiveSummarizer(k=0).fit(X, y)
+    with pytest.raises(ConfigError, match="n_jobs=0 is not valid"):
+        ExtractiveSummarizer(k=2, n_jobs=0).fit(X, y)
     with pytest.raises(ConfigError, match="summary='sum' is not valid"):
         AbstractiveSummarizer(summary="sum").fit(X)
     with pytest.warns(UserWarning, match="k=50 is greater than n_features=8"):
