@@ -12,6 +12,10 @@ What each standard selector exploits, and the criterion here that covers it:
 - ``trees``: extremely randomized trees impurity importance: interactions (XOR) and non-linear effects;
 - ``union``: the four orders interleaved (a feature high in any of them comes early);
 - ``consensus``: the mean rank over the four;
+- ``group`` (three or more classes): the group-sparse multinomial logistic regression
+  (:mod:`bioLM.summarize._group`), features in the order they enter its path: the consumer's own model, one
+  penalty per feature over all classes (with two classes it is the ``l1`` criterion, so it is not tried there);
+  it sees the pool of ``l1``;
 - ``markers`` (classification): class-balanced markers, the ``k`` slots filled round-robin over the classes by
   each class's one-vs-rest t with an mRMR redundancy term (:mod:`bioLM.summarize._markers`): a global
   statistic spends small ``k`` on the classes that differ most. Tried without the correlation cut-off (it has
@@ -33,8 +37,8 @@ credits interactions), macro-F1; ridge R² for regression. Four fifths rather th
 at close to the size of the final fit, so criteria that need samples (the sparse logistic, stepwise) are not
 judged on half of them (on halves they lost to cruder criteria that then did worse on all the samples:
 benchmarks/RESULTS.md, issue 17, fourth pass). The candidate the one-standard-error rule starts from is the
-sparse logistic (``l1`` without a filter; :data:`DEFAULT`), the criterion built on the consumer's own model
-class: a rival wins only if its mean held-out score is more than one standard error (of the paired
+criterion built on the consumer's own model class (:data:`DEFAULT`, without a filter): the group-sparse
+multinomial logistic with three or more classes, the sparse logistic (``l1``) with two: a rival wins only if its mean held-out score is more than one standard error (of the paired
 differences over the same resamples) above it; the winner is refitted on all the training samples. The score
 of a feature (``scores_``) is how often it was in that candidate's top ``k`` over all resamples (its selection
 frequency, as in stability selection: Meinshausen & Bühlmann), which breaks ties and serves a ``threshold``.
@@ -56,24 +60,27 @@ from sklearn.svm import l1_min_c
 from sklearn.utils.parallel import Parallel, delayed
 
 from bioLM.summarize._graft import graft
+from bioLM.summarize._group import group_lasso
 from bioLM.summarize._markers import markers
 from bioLM.summarize._pairs import pairs
 
 BASE_CRITERIA = ("anova", "stepwise", "l1", "trees")
-CRITERIA = (*BASE_CRITERIA, "union", "consensus", "markers", "pairs", "graft")
+CRITERIA = (*BASE_CRITERIA, "union", "consensus", "group", "markers", "pairs", "graft")
 AUTO_CRITERIA = tuple(c for c in CRITERIA if c != "graft")
 """``criteria="auto"``: grafting is opt-in (as one more candidate or the default it measured level with the
 head, not better: benchmarks/RESULTS.md, issue 17)."""
-CLASS_ONLY = ("markers", "pairs", "graft")
+CLASS_ONLY = ("group", "markers", "pairs", "graft")
 """Criteria defined for classes only."""
+MULTICLASS_ONLY = ("group",)
+"""Criteria tried with three or more classes only (with two, ``group`` is the ``l1`` criterion)."""
 SELF_FILTERED = ("markers", "pairs", "graft")
 """Criteria with their own redundancy term: only tried without the correlation cut-off."""
 STABLE_ORDER = ("graft",)
 """Criteria whose final order is the selection frequency over the resamples first (stability selection of a
 greedy path), the full-data path breaking ties; the others use the full-data score first."""
-DEFAULT = "l1"
-"""The candidate the one-SE rule starts from for classes (a rival must be clearly better); ``anova`` for
-regression."""
+DEFAULT = "group"
+"""The candidate the one-SE rule starts from for classes (a rival must be clearly better); where it is not a
+candidate (two classes: :data:`MULTICLASS_ONLY`), ``l1``; ``anova`` for regression."""
 RIVAL_SE = 1.0
 """How many standard errors a rival must beat the default candidate by (the one-standard-error rule)."""
 N_FOLDS = 5
@@ -234,6 +241,9 @@ def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, str
     if "l1" in needed:
         scores["l1"] = tie.copy()
         scores["l1"][pool] += _l1(X[:, pool], y, codes, strength)
+    if "group" in by_class:  # the pool, as l1
+        scores["group"] = tie.copy()
+        scores["group"][pool] += group_lasso(X[:, pool], codes, k)
     if "trees" in needed or "pairs" in by_class:
         scores["trees"] = _trees(X, y, codes, seed)
     if "pairs" in by_class:  # interactions (XOR)
@@ -317,9 +327,11 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
     target = codes if classification else (y - y.mean()) / (y.std() or 1.0)
     p = X.shape[1]
     strength = l1_strength(X[:, l1_pool(X, _anova(X, target, codes))], target, codes, k)
-    criteria = tuple(c for c in criteria if classification or c not in CLASS_ONLY) or ("anova",)
+    n_classes = len(np.unique(codes)) if classification else 0
+    criteria = tuple(c for c in criteria if (classification or c not in CLASS_ONLY)
+                     and (n_classes >= 3 or c not in MULTICLASS_ONLY)) or ("anova",)
     candidates = [(c, r) for c in criteria for r in rhos if c not in SELF_FILTERED or r == max(rhos)]
-    default = (DEFAULT if classification else "anova", max(rhos))
+    default = (DEFAULT if DEFAULT in criteria else "l1" if classification else "anova", max(rhos))
     if default in candidates:
         candidates.insert(0, candidates.pop(candidates.index(default)))
     held_out = {candidate: [] for candidate in candidates}
