@@ -17,7 +17,7 @@ types counts once, not three times, and the fit is joint (a copy of a kept featu
   al. 2012: features whose gradient norm is at least ``2 lambda_t - lambda_{t-1}``), then every feature's
   optimality checked and violators added, so the screening never changes the solution.
 
-Why written here: scikit-learn has no group lasso, and glmnet-style packages are not dependencies (50 lines).
+Why written here: scikit-learn has no group lasso, and glmnet-style packages are not dependencies (60 lines).
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ def group_lasso(X: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
     counts = np.bincount(codes)
     K = len(counts)
     Y = np.eye(K)[codes]
-    weight = n / (K * counts[codes]) / n  # class-balanced, summing to 1
-    b = np.log(np.maximum((weight[:, None] * Y).sum(axis=0), 1e-12))  # the intercept-only optimum
+    weight = 1.0 / (K * counts[codes])  # class-balanced, summing to 1
+    b = np.zeros(K)  # every class weighs 1 / K: the intercept-only optimum
     W = np.zeros((p, K))
     gradient = np.linalg.norm(_gradient(X, Y, weight, W, b)[0], axis=1)
     lam_prev = lam = float(gradient.max())

@@ -3,12 +3,12 @@
 - On a matrix (samples x features, or several feature blocks of the same samples) it is a scikit-learn
   selector built from what each standard selector exploits: stability selection over repeated 5-fold
   resamples, where the selection criterion (univariate F, stepwise discriminant analysis, sparse L1
-  logistic, group-sparse multinomial logistic, extremely randomized trees, their union or consensus, class-balanced one-vs-rest markers,
-  interaction screening of pairwise products; opt-in: grafting on the consumer's logistic loss) and a
-  redundancy filter are chosen by held-out score on the training data only (:mod:`bioLM.summarize._stability`). ``scores_`` is each feature's
-  selection frequency; ``get_support``, ``transform`` and ``get_feature_names_out`` come from
-  :class:`~sklearn.feature_selection.SelectorMixin`; with blocks, ``get_feature_blocks_out`` names the
-  block of each kept feature.
+  logistic, group-sparse multinomial logistic, extremely randomized trees, their union or consensus,
+  class-balanced one-vs-rest markers, interaction screening of pairwise products; opt-in: grafting on the
+  consumer's logistic loss) and a redundancy filter are chosen by held-out score on the training data only
+  (:mod:`bioLM.summarize._stability`). ``scores_`` is each feature's selection frequency; ``get_support``,
+  ``transform`` and ``get_feature_names_out`` come from :class:`~sklearn.feature_selection.SelectorMixin`;
+  with blocks, ``get_feature_blocks_out`` names the block of each kept feature.
 - On sequences (``(n, L, d)`` with an optional ``mask``, or a list of ``(L_i, d)`` arrays) relevance is per
   sample, from a small attention head trained on the labels::
 
