@@ -38,8 +38,9 @@ at close to the size of the final fit, so criteria that need samples (the sparse
 judged on half of them (on halves they lost to cruder criteria that then did worse on all the samples:
 benchmarks/RESULTS.md, issue 17, fourth pass). The candidate the one-standard-error rule starts from is the
 criterion built on the consumer's own model class (:data:`DEFAULT`, without a filter): the group-sparse
-multinomial logistic with three or more classes, the sparse logistic (``l1``) with two: a rival wins only if its mean held-out score is more than one standard error (of the paired
-differences over the same resamples) above it; the winner is refitted on all the training samples. The score
+multinomial logistic with three or more classes, the sparse logistic (``l1``) with two: a rival wins only if
+its mean held-out score is more than one standard error (of the paired differences over the same resamples)
+above it; the winner is refitted on all the training samples. The score
 of a feature (``scores_``) is how often it was in that candidate's top ``k`` over all resamples (its selection
 frequency, as in stability selection: Meinshausen & Bühlmann), which breaks ties and serves a ``threshold``.
 """
@@ -89,6 +90,13 @@ L1_POOL = 2000
 _LIBLINEAR = threading.Lock()
 """One liblinear fit at a time: it seeds and draws from the C library's process-wide ``rand()``, so two fits on
 two threads (``n_jobs``) would interleave their draws and the selection would depend on the timing."""
+
+
+def applicable(criteria: tuple[str, ...], n_classes: int) -> tuple[str, ...]:
+    """The criteria of ``criteria`` defined for the task (``n_classes``: 0 for regression): :data:`CLASS_ONLY`
+    need classes, :data:`MULTICLASS_ONLY` three or more; ``("anova",)`` when none is left."""
+    return tuple(c for c in criteria if (n_classes or c not in CLASS_ONLY)
+                 and (n_classes >= 3 or c not in MULTICLASS_ONLY)) or ("anova",)
 
 
 @dataclass
@@ -327,11 +335,10 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
     target = codes if classification else (y - y.mean()) / (y.std() or 1.0)
     p = X.shape[1]
     strength = l1_strength(X[:, l1_pool(X, _anova(X, target, codes))], target, codes, k)
-    n_classes = len(np.unique(codes)) if classification else 0
-    criteria = tuple(c for c in criteria if (classification or c not in CLASS_ONLY)
-                     and (n_classes >= 3 or c not in MULTICLASS_ONLY)) or ("anova",)
+    criteria = applicable(criteria, int(codes.max()) + 1 if classification else 0)
     candidates = [(c, r) for c in criteria for r in rhos if c not in SELF_FILTERED or r == max(rhos)]
-    default = (DEFAULT if DEFAULT in criteria else "l1" if classification else "anova", max(rhos))
+    fallback = "l1" if classification else "anova"
+    default = (DEFAULT if DEFAULT in criteria else fallback, max(rhos))
     if default in candidates:
         candidates.insert(0, candidates.pop(candidates.index(default)))
     held_out = {candidate: [] for candidate in candidates}

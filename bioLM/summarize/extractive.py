@@ -35,7 +35,7 @@ from torch import nn
 
 from bioLM.errors import ConfigError, InputFormatError
 from bioLM.summarize import _torch as T
-from bioLM.summarize._stability import AUTO_CRITERIA, CRITERIA, stability_select
+from bioLM.summarize._stability import AUTO_CRITERIA, CRITERIA, applicable, stability_select
 from bioLM.summarize.blocks import is_block_input
 from bioLM.summarize.tabular import Standardizer, fit_matrix, is_classification, transform_matrix
 
@@ -77,7 +77,9 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
     criteria : "auto" (:data:`~bioLM.summarize._stability.AUTO_CRITERIA`: every criterion but ``graft``) or
         a tuple of names from :data:`~bioLM.summarize._stability.CRITERIA`: the candidates the held-out folds
         choose from (matrices). ``("graft",)``: forward selection on the multinomial logistic loss
-        (:mod:`bioLM.summarize._graft`), ordered by stability over the resamples.
+        (:mod:`bioLM.summarize._graft`), ordered by stability over the resamples. A named criterion that does
+        not apply to the task (class criteria for regression, ``group`` for two classes) is dropped with a
+        warning.
     redundancy : tuple of correlation cut-offs the held-out folds choose from; 1.0 keeps correlated
         features, 0.9 skips a feature correlated >= 0.9 with one already kept (matrices).
     n_repeats : repeats of 5-fold cross-fitting (5 * n_repeats resamples) (matrices).
@@ -128,6 +130,12 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
             raise ValueError(f"y has 1 class ({np.unique(y)[0]!r}); selection needs at least 2 classes")
         self.input_kind_ = "tabular"
         criteria = AUTO_CRITERIA if self.criteria == "auto" else tuple(self.criteria)
+        n_classes = len(np.unique(y)) if classification else 0
+        used = applicable(criteria, n_classes)
+        if self.criteria != "auto" and used != criteria:
+            task = f"{n_classes} classes" if classification else "regression"
+            warnings.warn(f"criteria {sorted(set(criteria) - set(used))} do not apply to {task}; using {used}",
+                          UserWarning, stacklevel=2)
         k = X.shape[1] if self.k == "all" else min(int(self.k), X.shape[1])
         result = stability_select(Standardizer(X)(X), y if classification else y.astype(float), k,
                                   classification, criteria, tuple(float(r) for r in self.redundancy),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.feature_selection import SelectKBest, f_classif
 
 from bioLM.summarize import ExtractiveSummarizer, planted
@@ -66,5 +67,6 @@ def test_graft_is_opt_in_and_for_classes_only():
     auto = ExtractiveSummarizer(k=3, n_repeats=1, random_state=0).fit(X, y)
     assert not any(name.startswith("graft") for name in auto.cv_scores_)
     regression = ExtractiveSummarizer(k=2, n_repeats=1, criteria=("graft",), random_state=0)
-    regression.fit(X[:, :6], X[:, 0] + X[:, 1] + 0.1 * X[:, 7])
+    with pytest.warns(UserWarning, match="criteria \\['graft'\\] do not apply to regression"):
+        regression.fit(X[:, :6], X[:, 0] + X[:, 1] + 0.1 * X[:, 7])
     assert regression.criterion_ == "anova" and set(np.flatnonzero(regression.get_support())) == {0, 1}

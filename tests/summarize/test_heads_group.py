@@ -51,3 +51,14 @@ def test_the_head_tries_group_with_three_or_more_classes_and_starts_from_it(n_cl
     head = ExtractiveSummarizer(k=6, random_state=0).fit(X, y)
     assert any(key.startswith("group@") for key in head.cv_scores_) is tried
     assert next(iter(head.cv_scores_)).split("@")[0] == ("group" if tried else "l1")  # the default, first
+
+
+@pytest.mark.parametrize(("y_kind", "asked", "used"), [("binary", ("group", "l1"), "l1"),
+                                                       ("regression", ("markers",), "anova")])
+def test_asked_criteria_that_do_not_apply_are_named_in_a_warning(y_kind, asked, used):
+    X, y, _ = planted.linear(120, 20, 4, seed=0)
+    y = (y == 0).astype(int) if y_kind == "binary" else y.astype(float)
+    task = "regression" if y_kind == "regression" else "auto"
+    with pytest.warns(UserWarning, match=f"criteria \\['{asked[0]}'\\] do not apply"):
+        head = ExtractiveSummarizer(k=3, criteria=asked, task=task, random_state=0).fit(X, y)
+    assert head.criterion_ == used

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.feature_selection import SelectKBest, f_classif
 
 from bioLM.summarize import AbstractiveSummarizer, ExtractiveSummarizer, planted
@@ -59,7 +60,8 @@ def test_markers_are_tried_without_the_correlation_cut_off_and_not_for_regressio
     head = ExtractiveSummarizer(k=4, n_repeats=1, criteria=("anova", "markers"), random_state=0).fit(X, y)
     assert set(head.cv_scores_) == {"anova@1", "anova@0.9", "anova@0.7", "markers@1"}
     regression = ExtractiveSummarizer(k=2, n_repeats=1, criteria=("markers",), random_state=0)
-    regression.fit(X[:, :6], X[:, 0] + X[:, 1] + 0.1 * X[:, 7])
+    with pytest.warns(UserWarning, match="criteria \\['markers'\\] do not apply to regression"):
+        regression.fit(X[:, :6], X[:, 0] + X[:, 1] + 0.1 * X[:, 7])
     assert regression.criterion_ == "anova"
     assert set(np.flatnonzero(regression.get_support())) == {0, 1}
 
