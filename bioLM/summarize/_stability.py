@@ -5,7 +5,9 @@ What each standard selector exploits, and the criterion here that covers it:
 - ``anova``: univariate class separation (``f_classif`` / ``f_regression``): strong marginal effects;
 - ``stepwise``: forward stepwise discriminant analysis (partial Wilks' lambda, class-balanced): each
   step adds the feature that best separates the classes given those already kept, so a copy of a kept
-  feature adds nothing and a suppressor variable counts;
+  feature adds nothing and a suppressor variable counts; each step chooses only among the features with a
+  significant marginal F or a significant (label-free) correlation with the kept ones, the only ways a
+  feature can help a linear discriminant, so noise features with a chance fit do not crowd out suppressors;
 - ``l1``: sparse logistic regression (one-vs-rest, liblinear; Lasso for regression) at the
   regularization that keeps about ``2k`` features: joint, conditional evidence (suppressor variables);
   beyond 2,000 features it (and ``stepwise``) sees the 2,000 best by F;
@@ -51,6 +53,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import f as f_dist
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.feature_selection import f_classif, f_regression
 from sklearn.linear_model import Lasso, LogisticRegression, Ridge
@@ -87,6 +90,8 @@ RIVAL_SE = 1.0
 N_FOLDS = 5
 """Folds of each repeat of cross-fitting (each candidate ranks on ``1 - 1 / N_FOLDS`` of the samples)."""
 L1_POOL = 2000
+SCREEN_ALPHA = 0.05
+"""Family-wise level of the screens of :func:`stepwise` (Bonferroni over the features)."""
 _LIBLINEAR = threading.Lock()
 """One liblinear fit at a time: it seeds and draws from the C library's process-wide ``rand()``, so two fits on
 two threads (``n_jobs``) would interleave their draws and the selection would depend on the timing."""
@@ -138,28 +143,52 @@ def _interleave(orders: list[np.ndarray], p: int) -> np.ndarray:
     return score
 
 
-def stepwise(X: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
-    """Forward selection by class-balanced partial Wilks' lambda -> score (higher = earlier), (p,).
+def stepwise(X: np.ndarray, codes: np.ndarray, k: int, n_tests: int | None = None, alpha: float = SCREEN_ALPHA
+             ) -> np.ndarray:
+    """Forward selection by class-balanced partial Wilks' lambda among the features that can help -> score
+    (higher = earlier), (p,).
 
     Feature ``j`` given the kept set ``S``: ``lambda_j = w_j|S / t_j|S``, its within-class over total
     variance after removing what ``S`` explains (each class weighted to the same total weight).
     Incremental Gram-Schmidt keeps every step at ``O(n p)``.
+
+    Screening: a feature can improve a linear discriminant only through its own class separation or through
+    its correlation with the kept features (a suppressor carries their within-class noise); one that has
+    neither helps only by chance. So each step chooses among the features whose marginal F or whose
+    multiple correlation with ``S`` (label-free: ``R^2 = 1 - t_j|S / t_j``) is significant at ``alpha``,
+    Bonferroni over ``n_tests`` (default ``p``; the caller's feature count when ``X`` is a pool of them);
+    when none is left, among all. Without it, with thousands of noise features the spurious partial F of
+    one of them beats a weak suppressor's at every step (benchmarks/RESULTS.md, issue 17, seventh pass).
     """
     n, p = X.shape
+    tests = max(n_tests or p, 1)
     counts = np.bincount(codes)
-    weight = np.sqrt(n / (len(counts) * counts[codes]))[:, None]  # (n, 1) class-balanced
-    means = np.zeros((len(counts), p))
-    for c in range(len(counts)):
+    n_classes = len(counts)
+    weight = np.sqrt(n / (n_classes * counts[codes]))[:, None]  # (n, 1) class-balanced
+    means = np.zeros((n_classes, p))
+    for c in range(n_classes):
         means[c] = X[codes == c].mean(axis=0)
     Xw = (X - means[codes]) * weight  # within-class
     Xt = (X - (X * weight**2).sum(0) / (weight**2).sum()) * weight  # total
     w_left, t_left = (Xw**2).sum(0), (Xt**2).sum(0)
+    t_all = t_left.copy()
     floor = 1e-8 * np.maximum(t_left, 1e-300)
+    if 2 <= n_classes < n:  # marginal F = ((1 - lambda) / (K - 1)) / (lambda / (n - K))
+        lam = w_left / np.maximum(t_all, 1e-300)
+        marginal = (1 - lam) * (n - n_classes) > lam * (n_classes - 1) * f_dist.isf(alpha / tests, n_classes - 1,
+                                                                                     n - n_classes)
+    else:
+        marginal = np.ones(p, dtype=bool)
     score = np.zeros(p)
     for step in range(min(k, p)):
         ratio = np.where((t_left > floor) & (w_left > floor), w_left / np.maximum(t_left, 1e-300), np.inf)
         ratio[score > 0] = np.inf
-        j = int(np.argmin(ratio))
+        helps = marginal.copy()
+        if 0 < step < n - 1:  # R^2 on S: F = (R^2 / |S|) / ((1 - R^2) / (n - |S| - 1))
+            r2 = 1 - t_left / np.maximum(t_all, 1e-300)
+            helps |= r2 * (n - step - 1) > (1 - r2) * step * f_dist.isf(alpha / tests, step, n - step - 1)
+        screened = np.where(helps, ratio, np.inf)
+        j = int(np.argmin(screened)) if np.isfinite(screened).any() else int(np.argmin(ratio))
         if not np.isfinite(ratio[j]):
             break
         score[j] = p - step
@@ -245,7 +274,7 @@ def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, str
     by_class = {c for c in CLASS_ONLY if only in (None, c) and codes is not None and c in wanted}
     if "stepwise" in needed:
         scores["stepwise"] = tie.copy()
-        scores["stepwise"][pool] += stepwise(X[:, pool], codes if codes is not None else _bins(y), k)
+        scores["stepwise"][pool] += stepwise(X[:, pool], codes if codes is not None else _bins(y), k, n_tests=p)
     if "l1" in needed:
         scores["l1"] = tie.copy()
         scores["l1"][pool] += _l1(X[:, pool], y, codes, strength)
