@@ -161,7 +161,7 @@ def stepwise(X: np.ndarray, codes: np.ndarray, k: int, n_tests: int | None = Non
     one of them beats a weak suppressor's at every step (benchmarks/RESULTS.md, issue 17, seventh pass).
     """
     n, p = X.shape
-    tests = max(n_tests or p, 1)
+    tests = n_tests or p
     counts = np.bincount(codes)
     n_classes = len(counts)
     weight = np.sqrt(n / (n_classes * counts[codes]))[:, None]  # (n, 1) class-balanced
@@ -173,12 +173,11 @@ def stepwise(X: np.ndarray, codes: np.ndarray, k: int, n_tests: int | None = Non
     w_left, t_left = (Xw**2).sum(0), (Xt**2).sum(0)
     t_all = t_left.copy()
     floor = 1e-8 * np.maximum(t_left, 1e-300)
+    marginal = np.ones(p, dtype=bool)
     if 2 <= n_classes < n:  # marginal F = ((1 - lambda) / (K - 1)) / (lambda / (n - K))
         lam = w_left / np.maximum(t_all, 1e-300)
-        marginal = (1 - lam) * (n - n_classes) > lam * (n_classes - 1) * f_dist.isf(alpha / tests, n_classes - 1,
-                                                                                     n - n_classes)
-    else:
-        marginal = np.ones(p, dtype=bool)
+        critical = f_dist.isf(alpha / tests, n_classes - 1, n - n_classes)
+        marginal = (1 - lam) * (n - n_classes) > lam * (n_classes - 1) * critical
     score = np.zeros(p)
     for step in range(min(k, p)):
         ratio = np.where((t_left > floor) & (w_left > floor), w_left / np.maximum(t_left, 1e-300), np.inf)
