@@ -38,6 +38,7 @@ import torch
 from bioLM.compression import AdaptiveConfig, CodecConfig, CodingModel, compress_fasta, decompress
 from bioLM.compression.layout import read_raw, split_file
 from bioLM.compression.sidestreams import split_letters
+from bioLM.hardware import cpu_model, fast_bf16
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "dna"
 DEFAULT_GENOME = DATA / "ecoli_w.fasta.gz"
@@ -72,7 +73,7 @@ def train_ecoli_model(out: Path, steps: int, seed: int = 0) -> Path:
             group["lr"] = lr
         starts = torch.randint(0, len(ids) - 256, (32,), generator=generator).tolist()
         batch = torch.stack([ids[s:s + 256] for s in starts])  # (32, 256)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=_fast_bf16()):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast_bf16("cpu")):
             loss = model(input_ids=batch, labels=batch).loss
         optimizer.zero_grad()
         loss.backward()
@@ -81,12 +82,6 @@ def train_ecoli_model(out: Path, steps: int, seed: int = 0) -> Path:
     model.eval().save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
-
-
-def _fast_bf16() -> bool:
-    from bioLM.hardware import fast_bf16
-
-    return fast_bf16("cpu")
 
 
 def tiny_random_model(directory: Path) -> Path:
@@ -260,7 +255,7 @@ def main() -> None:
             "genome": str(genome.resolve()) if genome.parent != work else f"{args.genome} prefix",
             "bases": len(bases), "coding": {"lanes": args.lanes, "threads": args.threads},
             "classic": classic(bases), "literature": LITERATURE,
-            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "torch": torch.__version__,
+            "machine": f"{platform.machine()} {cpu_model() or platform.processor() or ''}".strip(), "torch": torch.__version__,
             "cpu_capability": torch.backends.cpu.get_cpu_capability(), "quick": args.quick,
         }
         if model_dir is not None:

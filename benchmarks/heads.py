@@ -54,6 +54,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from bioLM.hardware import cpu_model
 from bioLM.summarize import AbstractiveSummarizer, ExtractiveSummarizer, _stability, planted
 from bioLM.summarize._stability import AUTO_CRITERIA
 
@@ -449,7 +450,7 @@ def main() -> None:
     result: dict = {"benchmark": "heads", "quick": args.quick, "fold_seeds": args.fold_seeds,
                     "first_seed": args.first_seed,
                     "variants": list(VARIANTS), "machine": platform.machine(),
-                    "processor": platform.processor(), "settings": {}}
+                    "processor": cpu_model() or platform.processor(), "settings": {}}
     with threadpool_limits(1):
         for name, setting in chosen.items():
             print(f"[heads] {name} ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)

@@ -18,19 +18,31 @@ import torch
 from bioLM.errors import ConfigError
 
 CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+CPUINFO = Path("/proc/cpuinfo")
 
 
 @functools.lru_cache(maxsize=1)
+def _cpuinfo(field: str) -> str:
+    """The first ``field : value`` of Linux ``/proc/cpuinfo`` (empty where it is not readable or has no such field)."""
+    try:
+        text = CPUINFO.read_text()
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == field:
+            return value.strip()
+    return ""
+
+
 def cpu_flags() -> frozenset[str]:
     """The CPU feature flags of this machine (empty where ``/proc/cpuinfo`` is not readable)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return frozenset(line.partition(":")[2].split())
-    return frozenset()
+    return frozenset(_cpuinfo("flags").split())
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name, e.g. ``"AMD EPYC"`` (None where ``/proc/cpuinfo`` does not say): benchmarks record it."""
+    return _cpuinfo("model name") or None
 
 
 def fast_bf16(device: str | torch.device = "cpu") -> bool:

@@ -41,5 +41,20 @@ def test_explicit_settings_win(flags):
 
 
 def test_this_machine_flags_are_read():
-    hardware.cpu_flags.cache_clear()
+    hardware._cpuinfo.cache_clear()
     assert isinstance(hardware.cpu_flags(), frozenset)
+    assert hardware.cpu_model() is None or hardware.cpu_model().strip() == hardware.cpu_model() != ""
+
+
+def test_cpuinfo_fields_are_read_by_name(tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 avx512_bf16\n\n"
+                       "processor\t: 1\nmodel name\t: AMD EPYC\n")
+    monkeypatch.setattr(hardware, "CPUINFO", cpuinfo)
+    hardware._cpuinfo.cache_clear()
+    try:
+        assert hardware.cpu_model() == "AMD EPYC"
+        assert hardware.cpu_flags() == frozenset({"fpu", "avx2", "avx512_bf16"})
+        assert hardware.fast_bf16("cpu")
+    finally:
+        hardware._cpuinfo.cache_clear()

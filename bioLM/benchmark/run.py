@@ -266,13 +266,6 @@ def summarize_run(tasks: list[dict]) -> dict:
             "verdicts": [{"evaluator": e, "baseline": b, **tally} for (e, b), tally in counts.items()]}
 
 
-def _cpuinfo() -> str:
-    try:
-        return Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-
-
 def environment() -> dict:
     """Versions and hardware for results.json."""
     import os
@@ -282,17 +275,15 @@ def environment() -> dict:
     import transformers
 
     import bioLM
-    from bioLM.hardware import cpu_flags, fast_bf16, resolve_precision
+    from bioLM.hardware import cpu_flags, cpu_model, fast_bf16, resolve_precision
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    cpu_model = next((line.partition(":")[2].strip() for line in _cpuinfo().splitlines()
-                      if line.startswith("model name")), None)
     return {"versions": {"bioLM": bioLM.__version__, "python": platform.python_version(), "torch": torch.__version__,
                          "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,
                          "numpy": np.__version__},
             "hardware": {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
                          "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
-                         "cpu_model": cpu_model, "cpu_bf16_flags": sorted(f for f in cpu_flags() if "bf16" in f),
+                         "cpu_model": cpu_model(), "cpu_bf16_flags": sorted(f for f in cpu_flags() if "bf16" in f),
                          "bf16_native": fast_bf16("cuda" if gpu else "cpu"),
                          "precision_auto": resolve_precision("auto"),
                          "platform": platform.platform()}}
