@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bioLM.summarize import planted
+from bioLM.summarize import _stability, planted
 from bioLM.summarize._stability import stepwise
 
 
@@ -57,3 +57,23 @@ def test_every_slot_is_filled_when_nothing_passes_the_screens():
     y = np.repeat([0, 1], 50)
     score = stepwise(X, y, 5)
     assert (score > 0).sum() == 5
+
+
+def test_the_pool_beyond_l1_pool_features_keeps_suppressors_with_a_low_f(monkeypatch):
+    """Beyond ``L1_POOL`` features the joint criteria see the best by F and the features significantly correlated
+    with the ``k`` best: the weak informative features of planted.linear rank far down by F but are in the pool,
+    and next to no noise feature joins them."""
+    monkeypatch.setattr(_stability, "L1_POOL", 200)
+    missed_by_f, in_pool, extra = [], [], []
+    for seed in range(3):
+        X, y, truth = planted.linear(300, 2000, 10, seed)
+        Z = _standardized(X)
+        anova = _stability._anova(Z, y, y)
+        best = set(np.argsort(-anova, kind="stable")[:200].tolist())
+        pool = set(_stability.l1_pool(Z, anova, 10).tolist())
+        missed_by_f.append(len(set(truth) - best))
+        in_pool.append(len(set(truth) & pool))
+        extra.append(len(pool - best - set(truth)))
+    assert sum(missed_by_f) >= 6  # without the correlation part these would be out of the pool
+    assert sum(in_pool) >= 29
+    assert sum(extra) <= 3
