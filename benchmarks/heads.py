@@ -284,11 +284,11 @@ def plot(name: str, summary: dict, out_dir: Path) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, prefix, label in ((axes[0], "k=", "features kept (k)"), (axes[1], "d=", "dimensions (d)")):
+    panels = [(prefix, label) for prefix, label in (("k=", "features kept (k)"), ("d=", "dimensions (d)"))
+              if any(k.startswith(prefix) for k in summary["curves"])]  # one panel with --only
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for ax, (prefix, label) in zip(axes[0], panels):
         keys = sorted((k for k in summary["curves"] if k.startswith(prefix)), key=lambda k: int(k[2:]))
-        if not keys:  # --only
-            continue
         for method in dict.fromkeys(m for k in keys for m in summary["curves"][k]):
             at = [k for k in keys if method in summary["curves"][k]]  # "planted": at k0 only
             ax.plot([int(k[2:]) for k in at], [summary["curves"][k][method] for k in at],

@@ -32,3 +32,16 @@ def test_reference_rows_are_never_the_best_baseline(benchmark_script):
     assert table["best_baseline"] == "f_classif"
     assert table["at_least_best"] and table["paired_difference"]["mean"] == 0.0667
     assert table["planted_minus_best"]["mean"] == 0.2733
+
+
+def test_plot_has_one_panel_per_head_that_ran(benchmark_script, tmp_path):
+    heads = benchmark_script("heads")
+
+    def width(path: str) -> int:  # PNG IHDR: width at bytes 16-20
+        return int.from_bytes(open(path, "rb").read()[16:20], "big")
+
+    selectors = {"k=2": {"f_classif": 0.6, "extractive": 0.7}, "k=4": {"f_classif": 0.65, "extractive": 0.7}}
+    reducers = {"d=2": {"pca": 0.5, "abstractive": 0.6}}
+    one = width(heads.plot("only", {"curves": selectors}, tmp_path))
+    both = width(heads.plot("both", {"curves": {**selectors, **reducers}}, tmp_path))
+    assert both == 2 * one
