@@ -35,10 +35,13 @@ def test_reference_rows_are_never_the_best_baseline(benchmark_script):
 
 
 def test_plot_has_one_panel_per_head_that_ran(benchmark_script, tmp_path):
+    from PIL import Image  # matplotlib's own image dependency
+
     heads = benchmark_script("heads")
 
-    def width(path: str) -> int:  # PNG IHDR: width at bytes 16-20
-        return int.from_bytes(open(path, "rb").read()[16:20], "big")
+    def width(path: str) -> int:
+        with Image.open(path) as image:
+            return image.width
 
     selectors = {"k=2": {"f_classif": 0.6, "extractive": 0.7}, "k=4": {"f_classif": 0.65, "extractive": 0.7}}
     reducers = {"d=2": {"pca": 0.5, "abstractive": 0.6}}
