@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 SNIFF_BYTES = 1 << 16
 MAX_EMPTY_WARNINGS = 10
 _CONTROL = bytes(range(0, 9)) + bytes(range(14, 32)) + b"\x7f"
+_WHITESPACE = re.compile(r"[ \t\x0b\x0c]")
 _CONTROL_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # the same bytes, searched in a header or quality string
 _BAD_QUALITY = re.compile("[^!-~]")  # Phred+33 quality letters are '!' (33) to '~' (126)
 SCAN_CHUNK = 1 << 20
@@ -335,6 +336,8 @@ class FastxReader:
     def _record(self, name: str, comment: str | None, sequence: str, quality: str | None) -> Record:
         if "\r" in sequence:  # a CRLF blank line inside a record
             sequence = sequence.replace("\r", "")
+        if self.format.format == "fasta" and _WHITESPACE.search(sequence):
+            sequence = self._without_blank_lines(sequence)
         if not name and comment:  # "> 6400": space after the marker; the id is the first word (as Biopython)
             name, comment = (comment.split(None, 1) + [""])[:2]
         if not name:
@@ -360,6 +363,22 @@ class FastxReader:
         mask = soft_mask(sequence) if self.keep_soft_mask else None
         normalized = self._normalize(name, sequence) if sequence else ""
         return Record(name, comment or "", normalized, quality, mask)
+
+    def _without_blank_lines(self, sequence: str) -> str:
+        """The current FASTA record's ``sequence`` without the lines that hold only whitespace (blank lines, which
+        Biopython skips too; pysam keeps their tabs and spaces); whitespace inside a sequence line stays, for the
+        alphabet check to refuse. Rare path: re-reads the file up to the record."""
+        lines, header = [], 0
+        for _, line in _iter_lines(self.path, self.format.compression):
+            if line[:1] == b">":
+                header += 1
+                if header > self.records:
+                    break
+            elif header == self.records:
+                lines.append(line.decode("utf-8", "replace").replace("\r", ""))
+        if "".join(lines) != sequence:  # not the record pysam read: leave it to the checks
+            return sequence
+        return "".join(line for line in lines if line.strip())
 
     def _nul_error(self, offset: int) -> InputFormatError:
         line = _line_of_offset(self.path, self.format.compression, offset)

@@ -64,6 +64,13 @@ def test_crlf_and_blank_lines(write):
     assert records(path) == [("a", "x", "ACGTAC", None), ("b", "", "GG", None)]
 
 
+def test_whitespace_only_lines_are_blank_but_whitespace_inside_a_line_is_refused(write):
+    path = write("ws.fa", ">a\nAC\n \t\nGT\n>b\n\t")  # found by the fuzz test: pysam keeps the tab
+    assert records(path) == [("a", "", "ACGT", None), ("b", "", "", None)]
+    with pytest.raises(AlphabetError, match=r"line 2.*' ' at position 2"):
+        list(read_fastx(write("in.fa", ">a\nAC GT\n"), alphabet="dna"))
+
+
 def test_empty_file(write):
     with pytest.raises(InputFormatError, match="empty"):
         read_fastx(write("e.fa", ""))
