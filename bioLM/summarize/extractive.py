@@ -82,7 +82,8 @@ class ExtractiveSummarizer(SelectorMixin, BaseEstimator):
         warning.
     redundancy : tuple of correlation cut-offs the held-out folds choose from; 1.0 keeps correlated
         features, 0.9 skips a feature correlated >= 0.9 with one already kept (matrices).
-    n_repeats : repeats of 5-fold cross-fitting (5 * n_repeats resamples) (matrices).
+    n_repeats : repeats of 5-fold cross-fitting (5 * n_repeats resamples; a rival to the default criterion must
+        keep its lead when as many fresh repeats are added) (matrices).
     hidden_size, n_heads, item_dropout, max_epochs, batch_size, learning_rate, weight_decay : the attention
         head trained on sequences (AdamW; item dropout hides tokens at random so relevance spreads over all
         the tokens that carry signal).

@@ -12,8 +12,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
 from bioLM.errors import InputFormatError
-from bioLM.summarize import ExtractiveSummarizer, planted
-from bioLM.summarize._stability import N_FOLDS, one_se_choice, resamples
+from bioLM.summarize import ExtractiveSummarizer, _stability, planted
+from bioLM.summarize._stability import N_FOLDS, one_se_choice, resamples, stability_select
 from bioLM.synthetic import planted_motif_dataset
 
 MOTIF = "TTGACA"
@@ -202,6 +202,30 @@ def test_one_se_rule_keeps_the_default_unless_a_rival_is_better_by_the_margin():
     assert one_se_choice(scores, ["default", "rival"]) == "rival"
     assert one_se_choice(scores, ["default", "rival"], margin=3.0) == "default"
     assert one_se_choice(scores, ["rival", "default"]) == "rival"
+
+
+def test_a_rival_replaces_the_default_only_if_its_lead_holds_on_fresh_resamples(monkeypatch):
+    X, y, truth = planted.linear(120, 12, 3, seed=0)
+    X = (X - X.mean(0)) / X.std(0)
+    y = (y == y[0]).astype(int)  # two classes: the default is the sparse logistic
+    seeds = []
+    real = _stability.resamples
+    monkeypatch.setattr(_stability, "resamples", lambda y, c, n, seed: seeds.append(seed) or real(y, c, n, seed))
+    monkeypatch.setattr(_stability, "one_se_choice", lambda scores, order, margin=1.0: order[-1])  # a rival
+    # every selection scores the same on every resample: the rival's lead is 0, not > 1 SE
+    monkeypatch.setattr(_stability, "held_out_score", lambda *args, **kwargs: 0.5)
+    result = stability_select(X, y, 3, True, ("anova", "l1"), (1.0,), 2, seed=3)
+    assert result.criterion == "l1" and seeds == [3, 5]  # 2 repeats, then 2 fresh ones (seeds 5, 6)
+    seeds.clear()
+    monkeypatch.setattr(_stability, "one_se_choice", lambda scores, order, margin=1.0: order[0])  # the default
+    assert stability_select(X, y, 3, True, ("anova", "l1"), (1.0,), 2, seed=3).criterion == "l1"
+    assert seeds == [3]  # nothing to confirm
+    seeds.clear()
+    monkeypatch.undo()
+    monkeypatch.setattr(_stability, "resamples", lambda y, c, n, seed: seeds.append(seed) or real(y, c, n, seed))
+    X, y, truth = planted.xor(240, 20, seed=0)  # the pair leads by far more than SURE_SE: no confirmation
+    result = stability_select((X - X.mean(0)) / X.std(0), y, 2, True, ("l1", "pairs"), (1.0,), 2, seed=3)
+    assert result.criterion == "pairs" and set(result.order[:2]) == set(truth) and seeds == [3]
 
 
 def test_candidates_are_judged_on_held_out_fifths_stratified_and_repeated():
