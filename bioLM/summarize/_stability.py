@@ -96,7 +96,7 @@ RIVAL_SE = 1.0
 first ``n_repeats`` repeats and again once as many fresh ones are added."""
 SURE_SE = 3.0
 """A rival ahead of the default by more than this many standard errors is kept without confirmation: the best
-of about 20 chance leads exceeds 3 SE about 3% of the time (``1 - Phi(3)^20``), and on the benchmark's 480 folds
+of about 20 chance leads exceeds 3 SE about 3% of the time (``1 - Phi(3)^20``), and on the benchmark's 540 folds
 every such lead was confirmed anyway (benchmarks/RESULTS.md, issue 17, tenth pass)."""
 N_FOLDS = 5
 """Folds of each repeat of cross-fitting (each candidate ranks on ``1 - 1 / N_FOLDS`` of the samples)."""
