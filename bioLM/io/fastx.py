@@ -290,6 +290,8 @@ class FastxReader:
         self.records = 0
         self.empty_records = 0
         self._seen: set[str] = set()
+        self._lines: Iterator[tuple[int, bytes]] | None = None  # see _without_blank_lines
+        self._lines_record = 0
         self._iterator = self._generate()
         if self.alphabet is not None:
             self._set_policy(self.alphabet)
@@ -367,14 +369,17 @@ class FastxReader:
     def _without_blank_lines(self, sequence: str) -> str:
         """The current FASTA record's ``sequence`` without the lines that hold only whitespace (blank lines, which
         Biopython skips too; pysam keeps their tabs and spaces); whitespace inside a sequence line stays, for the
-        alphabet check to refuse. Rare path: re-reads the file up to the record."""
-        lines, header = [], 0
-        for _, line in _iter_lines(self.path, self.format.compression):
+        alphabet check to refuse. Rare path: a second, forward-only pass over the lines of the file (records come
+        in order, so all such records together read the file once)."""
+        if self._lines is None:
+            self._lines, self._lines_record = _iter_lines(self.path, self.format.compression), 0
+        lines = []
+        for _, line in self._lines:
             if line[:1] == b">":
-                header += 1
-                if header > self.records:
+                self._lines_record += 1
+                if self._lines_record > self.records:
                     break
-            elif header == self.records:
+            elif self._lines_record == self.records:
                 lines.append(line.decode("utf-8", "replace").replace("\r", ""))
         if "".join(lines) != sequence:  # not the record pysam read: leave it to the checks
             return sequence

@@ -67,6 +67,8 @@ def test_crlf_and_blank_lines(write):
 def test_whitespace_only_lines_are_blank_but_whitespace_inside_a_line_is_refused(write):
     path = write("ws.fa", ">a\nAC\n \t\nGT\n>b\n\t")  # found by the fuzz test: pysam keeps the tab
     assert records(path) == [("a", "", "ACGT", None), ("b", "", "", None)]
+    path = write("many.fa", "".join(f">r{i}\nAC\n  \n{'G' * i}\n" for i in range(5)) + ">x\nTT\n")
+    assert [r[2] for r in records(path)] == [f"AC{'G' * i}" for i in range(5)] + ["TT"]
     with pytest.raises(AlphabetError, match=r"line 2.*' ' at position 2"):
         list(read_fastx(write("in.fa", ">a\nAC GT\n"), alphabet="dna"))
 
