@@ -19,6 +19,9 @@ What each standard selector exploits, and the criterion here that covers it:
   (:mod:`bioLM.summarize._group`), features in the order they enter its path: the consumer's own model, one
   penalty per feature over all classes (with two classes it is the ``l1`` criterion, so it is not tried there);
   it sees the pool of ``l1``;
+- ``ridge``: the largest |weight| over the classes of an L2 (multinomial) logistic regression, ``C = 1``
+  (ridge weights for regression): dense joint evidence, many small effects spread over correlated features (LM
+  embeddings), where the sparse criteria keep a few of them; it sees the pool of ``l1``;
 - ``markers`` (classification): class-balanced markers, the ``k`` slots filled round-robin over the classes by
   each class's one-vs-rest t with an mRMR redundancy term (:mod:`bioLM.summarize._markers`): a global
   statistic spends small ``k`` on the classes that differ most. Tried without the correlation cut-off (it has
@@ -41,26 +44,30 @@ at close to the size of the final fit, so criteria that need samples (the sparse
 judged on half of them (on halves they lost to cruder criteria that then did worse on all the samples:
 benchmarks/RESULTS.md, issue 17, fourth pass). The candidate the one-standard-error rule starts from is the
 criterion built on the consumer's own model class (:data:`DEFAULT`, without a filter): the group-sparse
-multinomial logistic with three or more classes, the sparse logistic (``l1``) with two: a rival wins only if
-its mean held-out score is more than one standard error (of the paired differences over the same resamples)
-above it, and, unless it leads by more than :data:`SURE_SE`, it keeps that lead when ``n_repeats`` more repeats
-(fresh resamples, the two candidates only) are added: its lead over all ``2 * n_repeats`` repeats must still
-exceed one standard error. The best of about 20 rivals on the resamples that also judge it is ahead partly by
-chance (the winner's curse); on its own the rule let rivals replace the default on dense signal where they then
-did worse (benchmarks/RESULTS.md, issue 17, ninth and tenth passes). The winner is refitted on all the training
-samples. The score
-of a feature (``scores_``) is how often it was in that candidate's top ``k`` over all resamples (its selection
-frequency, as in stability selection: Meinshausen & Bühlmann), which breaks ties and serves a ``threshold``.
+multinomial logistic with three or more classes, the sparse logistic (``l1``) with two, or its dense
+counterpart (:data:`DENSE`, the L2 logistic weights) where that one's mean held-out score is the higher: a
+sparse default would hold dense signal to the one-SE margin (benchmarks/RESULTS.md, issue 17, eleventh pass).
+A rival wins only if its mean held-out score is more than one standard error (of the paired differences over
+the same resamples) above it, and, unless it leads by more than :data:`SURE_SE`, it keeps that lead when
+``n_repeats`` more repeats (fresh resamples, the two candidates only) are added: its lead over all ``2 *
+n_repeats`` repeats must still exceed one standard error. The best of about 20 rivals on the resamples that
+also judge it is ahead partly by chance (the winner's curse); on its own the rule let rivals replace the
+default on dense signal where they then did worse (benchmarks/RESULTS.md, issue 17, ninth and tenth passes).
+The winner is refitted on all the training samples. The score of a feature (``scores_``) is how often it was
+in that candidate's top ``k`` over all resamples (its selection frequency, as in stability selection:
+Meinshausen & Bühlmann), which breaks ties and serves a ``threshold``.
 """
 
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import f as f_dist
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_selection import f_classif, f_regression
 from sklearn.linear_model import Lasso, LogisticRegression, Ridge
 from sklearn.metrics import f1_score, r2_score
@@ -75,7 +82,7 @@ from bioLM.summarize._markers import markers
 from bioLM.summarize._pairs import pairs
 
 BASE_CRITERIA = ("anova", "stepwise", "l1", "trees")
-CRITERIA = (*BASE_CRITERIA, "union", "consensus", "group", "markers", "pairs", "graft")
+CRITERIA = (*BASE_CRITERIA, "union", "consensus", "group", "ridge", "markers", "pairs", "graft")
 AUTO_CRITERIA = tuple(c for c in CRITERIA if c != "graft")
 """``criteria="auto"``: grafting is opt-in (as one more candidate or the default it measured level with the
 head, not better: benchmarks/RESULTS.md, issue 17)."""
@@ -91,6 +98,11 @@ greedy path), the full-data path breaking ties; the others use the full-data sco
 DEFAULT = "group"
 """The candidate the one-SE rule starts from for classes (a rival must be clearly better); where it is not a
 candidate (two classes: :data:`MULTICLASS_ONLY`), ``l1``; ``anova`` for regression."""
+DENSE = "ridge"
+"""The dense counterpart of the default (the L2 logistic regression, the consumer's model without sparsity):
+whichever of the two has the better mean held-out score is the candidate the one-SE rule starts from, so
+dense signal (LM embeddings: many small effects) is not held to a sparse default (benchmarks/RESULTS.md,
+issue 17, eleventh pass)."""
 RIVAL_SE = 1.0
 """How many standard errors a rival must beat the default candidate by (the one-standard-error rule), on the
 first ``n_repeats`` repeats and again once as many fresh ones are added."""
@@ -233,6 +245,18 @@ def _l1(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, strength: float)
     return score
 
 
+def _ridge(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
+    """Max |coefficient| over the classes of an L2 (multinomial) logistic regression, ``C = 1`` (ridge |coef|,
+    ``alpha = 1``, for regression) on standardized ``X`` (n, p) -> (p,): dense joint evidence, many small
+    effects (on LM embeddings it beat the random forest the sparse criteria lose to)."""
+    if codes is None:
+        return np.abs(Ridge(alpha=1.0).fit(X, y).coef_)
+    with warnings.catch_warnings():  # a ranking, not a prediction: 300 iterations order the features
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegression(C=1.0, max_iter=300).fit(X, codes)
+    return np.abs(model.coef_).max(axis=0)
+
+
 def l1_strength(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, k: int) -> float:
     """Regularization keeping about ``2k`` features on (standardized) ``X``: ``C`` for logistic, ``alpha``
     for Lasso, found on a doubling grid from the value where the first feature enters."""
@@ -310,6 +334,9 @@ def criterion_scores(X: np.ndarray, y: np.ndarray, codes: np.ndarray | None, str
     if "l1" in needed:
         scores["l1"] = tie.copy()
         scores["l1"][pool] += _l1(X[:, pool], y, codes, strength)
+    if "ridge" in (wanted if only is None else only):  # the pool, as l1
+        scores["ridge"] = tie.copy()
+        scores["ridge"][pool] += _ridge(X[:, pool], y, codes)
     if "group" in by_class:  # the pool, as l1
         scores["group"] = tie.copy()
         scores["group"][pool] += group_lasso(X[:, pool], codes, k)
@@ -439,6 +466,9 @@ def stability_select(X: np.ndarray, y: np.ndarray, k: int, classification: bool,
             counts[candidate][top] += 1
             held_out[candidate].append(score)
     means = {candidate: float(np.mean(v)) for candidate, v in held_out.items()}
+    dense = (DENSE, max(rhos))
+    if dense in candidates and means[dense] > means[candidates[0]]:  # the dense model is the better default
+        candidates.insert(0, candidates.pop(candidates.index(dense)))
     criterion, rho = one_se_choice(held_out, candidates, RIVAL_SE)
     pair = [candidates[0], (criterion, rho)]
     lead = np.subtract(held_out[pair[1]], held_out[pair[0]])  # (resamples,) the rival over the default

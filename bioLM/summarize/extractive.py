@@ -3,7 +3,7 @@
 - On a matrix (samples x features, or several feature blocks of the same samples) it is a scikit-learn
   selector built from what each standard selector exploits: stability selection over repeated 5-fold
   resamples, where the selection criterion (univariate F, stepwise discriminant analysis, sparse L1
-  logistic, group-sparse multinomial logistic, extremely randomized trees, their union or consensus,
+  logistic, group-sparse multinomial logistic, L2 logistic weights, extremely randomized trees, their union or consensus,
   class-balanced one-vs-rest markers, interaction screening of pairwise products; opt-in: grafting on the
   consumer's logistic loss) and a redundancy filter are chosen by held-out score on the training data only
   (:mod:`bioLM.summarize._stability`). ``scores_`` is each feature's selection frequency; ``get_support``,

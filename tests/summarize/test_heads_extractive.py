@@ -243,3 +243,38 @@ def test_candidates_are_judged_on_held_out_fifths_stratified_and_repeated():
     assert all(len(test) in (4, 5) for _, test in resamples(rare, True, 1, 0))
     few = resamples(np.arange(6.0), False, 1, 0)  # 6 samples: 3 folds of 2
     assert [len(test) for _, test in few] == [2, 2, 2]
+
+
+def test_ridge_criterion_ranks_by_l2_logistic_weights_for_classes_and_ridge_weights_for_regression():
+    X, y, truth = planted.linear(300, 40, 5, seed=0)  # three classes
+    X = (X - X.mean(0)) / X.std(0)
+    scores = _stability.criterion_scores(X, y, y, 1.0, 5, seed=0, only=("ridge",))
+    assert sorted(scores) == ["anova", "ridge"]  # only what was asked for (and the tie-breaker)
+    assert len(set(np.argsort(-scores["ridge"])[:5]) & set(truth)) >= 4
+    weights = LogisticRegression(C=1.0, max_iter=1000).fit(X, y).coef_  # (3, p): the largest |weight| per feature
+    np.testing.assert_allclose(scores["ridge"], np.abs(weights).max(axis=0), rtol=1e-2, atol=1e-3)
+    rng = np.random.default_rng(0)
+    target = X[:, truth] @ rng.choice([-1.0, 1.0], 5) + rng.normal(size=len(X))
+    regression = _stability.criterion_scores(X, target, None, 0.1, 5, seed=0, only=("ridge",))["ridge"]
+    assert set(np.argsort(-regression)[:5]) == set(truth)
+    head = _fit(X, y, 5, criteria=("ridge",))
+    assert head.criterion_ == "ridge" and set(head.cv_scores_) == {"ridge@1", "ridge@0.9", "ridge@0.7"}
+
+
+def _latent(n: int, p: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dense signal: every feature a noisy mixture of 8 latent factors, the class from the first factor."""
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(n, 8))
+    X = Z @ rng.normal(size=(8, p)) + 2.0 * rng.normal(size=(n, p))
+    return X, (Z[:, 0] + 0.5 * rng.logistic(size=n) > 0).astype(int)
+
+
+def test_the_dense_model_is_the_default_where_its_held_out_mean_is_the_better(monkeypatch):
+    def head(seed: int) -> ExtractiveSummarizer:
+        return _fit(*_latent(300, 60, seed), 5, criteria=("l1", "ridge"), redundancy=(1.0,))
+
+    dense, sparse = head(2), head(0)
+    assert dense.criterion_ == "ridge" and dense.cv_scores_["ridge@1"] > dense.cv_scores_["l1@1"]
+    assert sparse.criterion_ == "l1" and sparse.cv_scores_["ridge@1"] < sparse.cv_scores_["l1@1"]
+    monkeypatch.setattr(_stability, "DENSE", "none")  # ridge as a rival only: its lead is within one SE
+    assert head(2).criterion_ == "l1"
