@@ -97,7 +97,8 @@ STABLE_ORDER = ("graft",)
 greedy path), the full-data path breaking ties; the others use the full-data score first."""
 DEFAULT = "group"
 """The candidate the one-SE rule starts from for classes (a rival must be clearly better); where it is not a
-candidate (two classes: :data:`MULTICLASS_ONLY`), ``l1``; ``anova`` for regression."""
+candidate (two classes: :data:`MULTICLASS_ONLY`), ``l1``; ``anova`` for regression; :data:`DENSE` instead where
+its mean held-out score is the higher."""
 DENSE = "ridge"
 """The dense counterpart of the default (the L2 logistic regression, the consumer's model without sparsity):
 whichever of the two has the better mean held-out score is the candidate the one-SE rule starts from, so
