@@ -25,22 +25,34 @@ import heads  # noqa: E402  (the benchmark's own judge: _against_best)
 RESULTS = Path(__file__).resolve().parent / "results" / "heads"
 
 
+class BadFile(ValueError):
+    """A per-fold file that cannot be read, is not one, or contradicts another (the message names it)."""
+
+
 def load(paths: list[Path], choice: str) -> dict[str, dict[tuple[int, int], dict]]:
     """setting -> (seed, fold) -> {"head": outer score of the chosen candidate, baseline: score, ...}."""
     folds: dict[str, dict[tuple[int, int], dict]] = {}
     for path in paths:
-        for name, rows in json.loads(path.read_text()).items():
-            position: dict[int, int] = {}
-            for row in rows:
-                seed = row["seed"]
-                position[seed] = position.get(seed, -1) + 1
-                if "baselines" not in row or choice not in row:
-                    continue
-                key = (seed, position[seed])
-                entry = {"head": row["outer"][row[choice]], **row["baselines"]}
-                if key in folds.setdefault(name, {}) and folds[name][key] != entry:
-                    raise SystemExit(f"{path}: {name} seed {seed} fold {key[1]} differs from an earlier file")
-                folds[name][key] = entry
+        try:
+            table = json.loads(path.read_text())
+            for name, rows in table.items():
+                position: dict[int, int] = {}
+                for row in rows:
+                    seed = row["seed"]
+                    position[seed] = position.get(seed, -1) + 1
+                    if "baselines" not in row or choice not in row:
+                        continue
+                    key = (seed, position[seed])
+                    entry = {"head": row["outer"][row[choice]], **row["baselines"]}
+                    if key in folds.setdefault(name, {}) and folds[name][key] != entry:
+                        raise BadFile(f"{path}: {name} seed {seed} fold {key[1]} differs from an earlier file")
+                    folds[name][key] = entry
+        except BadFile:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            raise BadFile(f"{path}: not a per-fold outcome file ({type(error).__name__}: {error})") from None
+    if not any(folds.values()):
+        raise BadFile(f"no fold with baselines and a {choice!r} field in {len(paths)} file(s)")
     return folds
 
 
@@ -59,7 +71,10 @@ def main() -> None:
                         help="which recorded choice is the head (the field of the per-fold files)")
     args = parser.parse_args()
     paths = args.files or sorted(RESULTS.glob("pass*_dev/choices_seeds*.json"))
-    folds = load(paths, args.choice)
+    try:
+        folds = load(paths, args.choice)
+    except BadFile as error:
+        parser.exit(2, f"heads_pooled.py: error: {error}\n")  # bad input: exit 2, no traceback
     out: dict = {"choice": args.choice, "files": [str(p) for p in paths], "settings": {}}
     for name, by_fold in sorted(folds.items()):
         seeds = sorted({seed for seed, _ in by_fold})

@@ -35,5 +35,26 @@ def test_a_fold_recorded_twice_with_different_scores_is_an_error(benchmark_scrip
     pooled = benchmark_script("heads_pooled")
     (tmp_path / "a.json").write_text(json.dumps({"xor": [_fold(42, 0.9, 0.5, 0.5)]}))
     (tmp_path / "b.json").write_text(json.dumps({"xor": [_fold(42, 0.8, 0.5, 0.5)]}))
-    with pytest.raises(SystemExit, match="xor seed 42 fold 0 differs"):
+    with pytest.raises(pooled.BadFile, match="xor seed 42 fold 0 differs"):
         pooled.load([tmp_path / "a.json", tmp_path / "b.json"], "choice_dual_default")
+
+
+def test_unreadable_or_foreign_files_stop_with_the_file_named(benchmark_script, tmp_path):
+    pooled = benchmark_script("heads_pooled")
+    (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "other.json").write_text(json.dumps({"xor": [{"no": "seed"}]}))
+    (tmp_path / "dev.json").write_text(json.dumps({"xor": [_fold(6, 0.9, 0.5, 0.5, baselines=False)]}))
+    for name in ("broken.json", "other.json", "missing.json"):
+        with pytest.raises(pooled.BadFile, match=f"{name}: not a per-fold outcome file"):
+            pooled.load([tmp_path / name], "choice_dual_default")
+    with pytest.raises(pooled.BadFile, match="no fold with baselines"):
+        pooled.load([tmp_path / "dev.json"], "choice_dual_default")
+
+
+def test_the_command_exits_2_with_the_message_and_no_output(benchmark_script, tmp_path, monkeypatch, capsys):
+    pooled = benchmark_script("heads_pooled")
+    monkeypatch.setattr("sys.argv", ["heads_pooled.py", str(tmp_path / "missing.json")])
+    with pytest.raises(SystemExit) as stop:
+        pooled.main()
+    out, err = capsys.readouterr()
+    assert stop.value.code == 2 and out == "" and "missing.json: not a per-fold outcome file" in err
