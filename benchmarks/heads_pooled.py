@@ -29,28 +29,32 @@ class BadFile(ValueError):
     """A per-fold file that cannot be read, is not one, or contradicts another (the message names it)."""
 
 
+def _entries(path: Path, choice: str) -> list[tuple[str, tuple[int, int], dict]]:
+    """(setting, (seed, fold), {"head": outer score of the chosen candidate, baseline: score, ...}) of every fold
+    of one file that has baselines and ``choice``."""
+    try:
+        out = []
+        for name, rows in json.loads(path.read_text()).items():
+            position: dict[int, int] = {}
+            for row in rows:
+                seed = row["seed"]
+                position[seed] = position.get(seed, -1) + 1
+                if "baselines" in row and choice in row:
+                    entry = {"head": row["outer"][row[choice]], **row["baselines"]}
+                    out.append((name, (seed, position[seed]), entry))
+        return out
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise BadFile(f"{path}: not a per-fold outcome file ({type(error).__name__}: {error})") from None
+
+
 def load(paths: list[Path], choice: str) -> dict[str, dict[tuple[int, int], dict]]:
-    """setting -> (seed, fold) -> {"head": outer score of the chosen candidate, baseline: score, ...}."""
+    """setting -> (seed, fold) -> {"head": ..., baseline: score, ...}; a fold in several files counted once."""
     folds: dict[str, dict[tuple[int, int], dict]] = {}
     for path in paths:
-        try:
-            table = json.loads(path.read_text())
-            for name, rows in table.items():
-                position: dict[int, int] = {}
-                for row in rows:
-                    seed = row["seed"]
-                    position[seed] = position.get(seed, -1) + 1
-                    if "baselines" not in row or choice not in row:
-                        continue
-                    key = (seed, position[seed])
-                    entry = {"head": row["outer"][row[choice]], **row["baselines"]}
-                    if key in folds.setdefault(name, {}) and folds[name][key] != entry:
-                        raise BadFile(f"{path}: {name} seed {seed} fold {key[1]} differs from an earlier file")
-                    folds[name][key] = entry
-        except BadFile:
-            raise
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-            raise BadFile(f"{path}: not a per-fold outcome file ({type(error).__name__}: {error})") from None
+        for name, key, entry in _entries(path, choice):
+            if folds.setdefault(name, {}).get(key, entry) != entry:
+                raise BadFile(f"{path}: {name} seed {key[0]} fold {key[1]} differs from an earlier file")
+            folds[name][key] = entry
     if not any(folds.values()):
         raise BadFile(f"no fold with baselines and a {choice!r} field in {len(paths)} file(s)")
     return folds
